@@ -1,0 +1,197 @@
+//! `Context`: owns the I/O threads and the inproc endpoint registry; every
+//! socket belongs to one. Terminating a context makes blocking calls on its
+//! sockets return `ETERM`, waits for the sockets to close, and then lets the
+//! I/O threads finish lingering deliveries.
+
+use crate::error::{Error, Result};
+use crate::mailbox::SocketMailbox;
+use crate::runtime::IoThread;
+use crate::socket::Socket;
+use crate::transport::inproc::InprocRegistry;
+use ferrozmq_proto::SocketType;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+pub(crate) struct ContextInner {
+    io_threads: Vec<IoThread>,
+    next_io: AtomicUsize,
+    pub(crate) inproc: Mutex<InprocRegistry>,
+    sockets: Mutex<HashMap<u64, Arc<SocketMailbox>>>,
+    sockets_closed: Condvar,
+    pub(crate) terminated: AtomicBool,
+    max_sockets: usize,
+    blocky: bool,
+}
+
+impl ContextInner {
+    /// Picks an I/O thread for a new listener or session (round-robin).
+    pub(crate) fn io_thread(&self) -> &IoThread {
+        let i = self.next_io.fetch_add(1, Ordering::Relaxed) % self.io_threads.len();
+        &self.io_threads[i]
+    }
+
+    pub(crate) fn io_threads(&self) -> &[IoThread] {
+        &self.io_threads
+    }
+
+    pub(crate) fn register_socket(&self, id: u64, mailbox: Arc<SocketMailbox>) -> Result<()> {
+        if self.terminated.load(Ordering::Acquire) {
+            return Err(Error::ETERM);
+        }
+        let mut s = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
+        if s.len() >= self.max_sockets {
+            return Err(Error::EMFILE);
+        }
+        s.insert(id, mailbox);
+        Ok(())
+    }
+
+    pub(crate) fn unregister_socket(&self, id: u64) {
+        let mut s = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
+        s.remove(&id);
+        if s.is_empty() {
+            self.sockets_closed.notify_all();
+        }
+    }
+
+    pub(crate) fn default_linger(&self) -> i32 {
+        if self.blocky {
+            -1
+        } else {
+            0
+        }
+    }
+
+    fn shutdown(&self) {
+        self.terminated.store(true, Ordering::Release);
+        let s = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
+        for mb in s.values() {
+            mb.signal_term();
+        }
+    }
+}
+
+impl Drop for ContextInner {
+    fn drop(&mut self) {
+        for t in &mut self.io_threads {
+            t.stop();
+        }
+    }
+}
+
+/// A ZeroMQ context. Cheap to clone; all clones are the same context.
+///
+/// ```
+/// let ctx = ferrozmq::Context::new();
+/// let push = ctx.socket(ferrozmq::SocketType::Push).unwrap();
+/// let pull = ctx.socket(ferrozmq::SocketType::Pull).unwrap();
+/// pull.bind("inproc://doc-example").unwrap();
+/// push.connect("inproc://doc-example").unwrap();
+/// push.send("hello", 0).unwrap();
+/// assert_eq!(&*pull.recv_msg(0).unwrap(), b"hello");
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    pub(crate) inner: Arc<ContextInner>,
+}
+
+impl Context {
+    /// A context with one I/O thread, as `zmq_ctx_new` makes.
+    pub fn new() -> Context {
+        Context::builder().build().expect("cannot start the I/O thread")
+    }
+
+    /// Configures a context before it starts.
+    pub fn builder() -> ContextBuilder {
+        ContextBuilder { io_threads: 1, max_sockets: 1023, blocky: true }
+    }
+
+    /// Creates a socket of the given type.
+    pub fn socket(&self, socket_type: SocketType) -> Result<Socket> {
+        Socket::new(self.inner.clone(), socket_type)
+    }
+
+    /// Number of I/O threads.
+    pub fn io_threads(&self) -> usize {
+        self.inner.io_threads.len()
+    }
+
+    /// Starts termination: blocking calls on this context's sockets return
+    /// `ETERM` from now on, and new sockets cannot be created.
+    pub fn shutdown(&self) {
+        self.inner.shutdown();
+    }
+
+    /// Terminates: like `shutdown`, then waits until every socket of the
+    /// context has been closed (dropped), as `zmq_ctx_term` does. The I/O
+    /// threads finish lingering deliveries when the last handle goes.
+    pub fn term(&self) -> Result<()> {
+        self.inner.shutdown();
+        let mut s = self.inner.sockets.lock().unwrap_or_else(|p| p.into_inner());
+        while !s.is_empty() {
+            s = self.inner.sockets_closed.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+        Ok(())
+    }
+}
+
+impl Default for Context {
+    fn default() -> Context {
+        Context::new()
+    }
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").field("io_threads", &self.inner.io_threads.len()).finish()
+    }
+}
+
+/// Builds a [`Context`] with non-default settings.
+#[derive(Debug, Clone)]
+pub struct ContextBuilder {
+    io_threads: usize,
+    max_sockets: usize,
+    blocky: bool,
+}
+
+impl ContextBuilder {
+    /// Number of I/O threads (`ZMQ_IO_THREADS`, default 1; at least 1).
+    pub fn io_threads(mut self, n: usize) -> Self {
+        self.io_threads = n.max(1);
+        self
+    }
+
+    /// Maximum number of sockets (`ZMQ_MAX_SOCKETS`, default 1023).
+    pub fn max_sockets(mut self, n: usize) -> Self {
+        self.max_sockets = n;
+        self
+    }
+
+    /// `ZMQ_BLOCKY`: when false, new sockets default to LINGER 0.
+    pub fn blocky(mut self, b: bool) -> Self {
+        self.blocky = b;
+        self
+    }
+
+    /// Starts the I/O threads.
+    pub fn build(self) -> Result<Context> {
+        let mut io = Vec::with_capacity(self.io_threads);
+        for i in 0..self.io_threads {
+            io.push(IoThread::spawn(i).map_err(Error::from)?);
+        }
+        Ok(Context {
+            inner: Arc::new(ContextInner {
+                io_threads: io,
+                next_io: AtomicUsize::new(0),
+                inproc: Mutex::new(InprocRegistry::default()),
+                sockets: Mutex::new(HashMap::new()),
+                sockets_closed: Condvar::new(),
+                terminated: AtomicBool::new(false),
+                max_sockets: self.max_sockets,
+                blocky: self.blocky,
+            }),
+        })
+    }
+}

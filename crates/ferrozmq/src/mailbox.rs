@@ -1,0 +1,142 @@
+//! `SocketMailbox`: everything that happens to a socket while its owner
+//! thread is busy elsewhere — a new peer attached by an I/O thread or an
+//! inproc peer, a pipe that became readable or writable — is posted here and
+//! applied by the owner thread at its next call. The owner is woken through
+//! the mailbox's [`Signal`].
+
+use crate::pipe::{PipeReader, PipeWriter};
+use crate::signal::{Notify, Signal};
+use bytes::Bytes;
+use ferrozmq_proto::SocketType;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Identifies one peer connection's pair of pipes, unique per process.
+pub(crate) type PipeId = u64;
+
+/// Allocates process-unique pipe/session ids.
+pub(crate) fn next_id() -> u64 {
+    use std::sync::atomic::AtomicU64;
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// One peer as a socket pattern sees it: a pipe to it and a pipe from it.
+pub(crate) struct Peer {
+    pub id: PipeId,
+    pub writer: PipeWriter,
+    pub reader: PipeReader,
+    /// The peer's routing id (its `Identity` metadata), if it sent one.
+    pub routing_id: Option<Bytes>,
+    /// The peer's socket type, when known (ZMTP handshake).
+    pub peer_type: Option<SocketType>,
+}
+
+/// Work for the owner thread.
+pub(crate) enum SocketCommand {
+    /// A new peer is ready.
+    Attach(Peer),
+    /// A connect session reconnected over its existing pipes: the pattern
+    /// re-sends per-connection state (SUB/XSUB subscriptions).
+    Hiccup(PipeId),
+}
+
+#[derive(Default)]
+struct MailboxState {
+    commands: Vec<SocketCommand>,
+    readable: Vec<PipeId>,
+    writable: Vec<PipeId>,
+}
+
+/// A socket's inbox (see module docs).
+pub(crate) struct SocketMailbox {
+    pub signal: Signal,
+    has_work: AtomicBool,
+    state: Mutex<MailboxState>,
+}
+
+/// What [`SocketMailbox::drain`] hands the owner.
+#[derive(Default)]
+pub(crate) struct Drained {
+    pub commands: Vec<SocketCommand>,
+    pub readable: Vec<PipeId>,
+    pub writable: Vec<PipeId>,
+}
+
+impl SocketMailbox {
+    pub(crate) fn new() -> std::io::Result<Arc<SocketMailbox>> {
+        Ok(Arc::new(SocketMailbox {
+            signal: Signal::new()?,
+            has_work: AtomicBool::new(false),
+            state: Mutex::new(MailboxState::default()),
+        }))
+    }
+
+    fn with_state(&self, f: impl FnOnce(&mut MailboxState)) {
+        {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut st);
+        }
+        self.has_work.store(true, Ordering::Release);
+        self.signal.notify();
+    }
+
+    pub(crate) fn post(&self, cmd: SocketCommand) {
+        self.with_state(|st| st.commands.push(cmd));
+    }
+
+    /// Cheap check for the hot path: is there anything to drain?
+    #[inline]
+    pub(crate) fn has_work(&self) -> bool {
+        self.has_work.load(Ordering::Acquire)
+    }
+
+    /// Takes everything posted so far. `out`'s vectors are reused.
+    pub(crate) fn drain(&self, out: &mut Drained) {
+        self.has_work.store(false, Ordering::Release);
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::swap(&mut st.commands, &mut out.commands);
+        std::mem::swap(&mut st.readable, &mut out.readable);
+        std::mem::swap(&mut st.writable, &mut out.writable);
+    }
+
+    /// Drops everything still queued (socket close), breaking the reference
+    /// cycle between queued peers' pipes and this mailbox.
+    pub(crate) fn clear(&self) {
+        let old = {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::take(&mut *st)
+        };
+        drop(old);
+    }
+}
+
+/// The `Notify` a socket-side pipe end carries: it tells the socket which
+/// pipe changed, so patterns re-activate exactly that pipe (libzmq's
+/// activate_read / activate_write commands).
+pub(crate) struct PipeEvent {
+    pub mailbox: Arc<SocketMailbox>,
+    pub id: PipeId,
+    pub readable: bool,
+}
+
+impl Notify for PipeEvent {
+    fn notify(&self) {
+        let (id, readable) = (self.id, self.readable);
+        self.mailbox.with_state(|st| {
+            if readable {
+                st.readable.push(id)
+            } else {
+                st.writable.push(id)
+            }
+        });
+    }
+}
+
+impl SocketMailbox {
+    /// Wakes the owner so that a blocking call notices context termination.
+    pub(crate) fn signal_term(&self) {
+        self.has_work.store(true, Ordering::Release);
+        self.signal.notify();
+    }
+}

@@ -1,0 +1,267 @@
+//! `Msg`: one frame of a ZeroMQ message.
+//!
+//! A message is one or more frames; every frame but the last carries the MORE
+//! flag. Payloads up to [`INLINE_CAPACITY`] bytes live inside the `Msg` itself
+//! (no allocation, no refcount traffic on the hot path); larger payloads are a
+//! reference-counted [`Bytes`], so copying a message to many subscribers or
+//! moving it through an inproc pipe never copies the payload.
+//!
+//! `Msg` is at most 64 bytes so that the C ABI's opaque `zmq_msg_t` (64 bytes)
+//! can hold one by value.
+
+use bytes::{Bytes, BytesMut};
+use std::fmt;
+use std::ops::Deref;
+
+/// Largest payload stored inline, without a heap allocation.
+pub const INLINE_CAPACITY: usize = 38;
+
+#[derive(Clone)]
+enum Payload {
+    Inline { len: u8, data: [u8; INLINE_CAPACITY] },
+    Shared(Bytes),
+    /// A private, writable buffer (from `with_size` or copy-on-write).
+    Unique(BytesMut),
+}
+
+/// One frame of a message, with its MORE flag.
+///
+/// Cheap to clone: inline payloads are copied (they are small), shared
+/// payloads bump a reference count.
+#[derive(Clone)]
+pub struct Msg {
+    payload: Payload,
+    more: bool,
+}
+
+// The C ABI stores a `Msg` inside a 64-byte `zmq_msg_t`.
+const _: () = assert!(std::mem::size_of::<Msg>() <= 64);
+
+impl Msg {
+    /// An empty frame (zero bytes), as `zmq_msg_init` makes.
+    pub const fn new() -> Msg {
+        Msg { payload: Payload::Inline { len: 0, data: [0; INLINE_CAPACITY] }, more: false }
+    }
+
+    /// A frame holding a copy of `data`; small frames are stored inline.
+    pub fn copy_from_slice(data: &[u8]) -> Msg {
+        if data.len() <= INLINE_CAPACITY {
+            let mut buf = [0u8; INLINE_CAPACITY];
+            buf[..data.len()].copy_from_slice(data);
+            Msg { payload: Payload::Inline { len: data.len() as u8, data: buf }, more: false }
+        } else {
+            Msg { payload: Payload::Shared(Bytes::copy_from_slice(data)), more: false }
+        }
+    }
+
+    /// A frame of `size` zero bytes (`zmq_msg_init_size`).
+    pub fn with_size(size: usize) -> Msg {
+        if size <= INLINE_CAPACITY {
+            Msg { payload: Payload::Inline { len: size as u8, data: [0; INLINE_CAPACITY] }, more: false }
+        } else {
+            Msg { payload: Payload::Unique(BytesMut::zeroed(size)), more: false }
+        }
+    }
+
+    /// Builds a frame around a `Bytes` without copying, unless it is small
+    /// enough to store inline (which is cheaper to move around than a refcount).
+    pub fn from_bytes(bytes: Bytes) -> Msg {
+        if bytes.len() <= INLINE_CAPACITY {
+            Msg::copy_from_slice(&bytes)
+        } else {
+            Msg { payload: Payload::Shared(bytes), more: false }
+        }
+    }
+
+    /// The payload.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.payload {
+            Payload::Inline { len, data } => &data[..*len as usize],
+            Payload::Shared(b) => b,
+            Payload::Unique(b) => b,
+        }
+    }
+
+    /// Mutable access to the payload (`zmq_msg_data`). A shared payload is
+    /// copied once into a private buffer first (copy-on-write), so no other
+    /// message ever sees the change.
+    pub fn as_mut_bytes(&mut self) -> &mut [u8] {
+        if let Payload::Shared(b) = &self.payload {
+            self.payload = Payload::Unique(BytesMut::from(&b[..]));
+        }
+        match &mut self.payload {
+            Payload::Inline { len, data } => &mut data[..*len as usize],
+            Payload::Unique(b) => &mut b[..],
+            Payload::Shared(_) => unreachable!("converted to Unique above"),
+        }
+    }
+
+    /// Payload length in bytes.
+    #[inline]
+    pub fn len(&self) -> usize {
+        match &self.payload {
+            Payload::Inline { len, .. } => *len as usize,
+            Payload::Shared(b) => b.len(),
+            Payload::Unique(b) => b.len(),
+        }
+    }
+
+    /// True for a zero-length frame (delimiters, STREAM notifications).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True if more frames of the same message follow this one.
+    #[inline]
+    pub fn get_more(&self) -> bool {
+        self.more
+    }
+
+    /// Sets the MORE flag (normally done by `send` from `SNDMORE`).
+    #[inline]
+    pub fn set_more(&mut self, more: bool) {
+        self.more = more;
+    }
+
+    /// The payload as a `Bytes` (zero-copy for shared payloads).
+    pub fn into_bytes(self) -> Bytes {
+        match self.payload {
+            Payload::Inline { len, data } => Bytes::copy_from_slice(&data[..len as usize]),
+            Payload::Shared(b) => b,
+            Payload::Unique(b) => b.freeze(),
+        }
+    }
+
+    /// The payload as UTF-8 text, if it is.
+    pub fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(self.as_bytes()).ok()
+    }
+
+    /// True if the payload is shared with other messages (`ZMQ_SHARED`).
+    pub fn is_shared(&self) -> bool {
+        !matches!(self.payload, Payload::Inline { .. })
+    }
+}
+
+impl Default for Msg {
+    fn default() -> Msg {
+        Msg::new()
+    }
+}
+
+impl Deref for Msg {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl AsRef<[u8]> for Msg {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl PartialEq for Msg {
+    fn eq(&self, other: &Msg) -> bool {
+        self.as_bytes() == other.as_bytes() && self.more == other.more
+    }
+}
+impl Eq for Msg {}
+
+impl fmt::Debug for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Msg")
+            .field("len", &self.len())
+            .field("more", &self.more)
+            .field("data", &String::from_utf8_lossy(&self.as_bytes()[..self.len().min(32)]))
+            .finish()
+    }
+}
+
+impl From<&[u8]> for Msg {
+    fn from(d: &[u8]) -> Msg {
+        Msg::copy_from_slice(d)
+    }
+}
+impl<const N: usize> From<&[u8; N]> for Msg {
+    fn from(d: &[u8; N]) -> Msg {
+        Msg::copy_from_slice(d)
+    }
+}
+impl From<&str> for Msg {
+    fn from(s: &str) -> Msg {
+        Msg::copy_from_slice(s.as_bytes())
+    }
+}
+impl From<String> for Msg {
+    fn from(s: String) -> Msg {
+        Msg::from(s.into_bytes())
+    }
+}
+impl From<&String> for Msg {
+    fn from(s: &String) -> Msg {
+        Msg::copy_from_slice(s.as_bytes())
+    }
+}
+impl From<Vec<u8>> for Msg {
+    fn from(v: Vec<u8>) -> Msg {
+        if v.len() <= INLINE_CAPACITY {
+            Msg::copy_from_slice(&v)
+        } else {
+            Msg { payload: Payload::Shared(Bytes::from(v)), more: false }
+        }
+    }
+}
+impl From<&Vec<u8>> for Msg {
+    fn from(v: &Vec<u8>) -> Msg {
+        Msg::copy_from_slice(v)
+    }
+}
+impl From<Bytes> for Msg {
+    fn from(b: Bytes) -> Msg {
+        Msg::from_bytes(b)
+    }
+}
+impl From<&Msg> for Msg {
+    fn from(m: &Msg) -> Msg {
+        let mut m = m.clone();
+        m.more = false;
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_in_zmq_msg_t() {
+        assert!(std::mem::size_of::<Msg>() <= 64);
+    }
+
+    #[test]
+    fn small_is_inline_large_is_shared_zero_copy() {
+        let m = Msg::from("hello");
+        assert!(!m.is_shared());
+        assert_eq!(&*m, b"hello");
+        let big = Bytes::from(vec![7u8; 1000]);
+        let ptr = big.as_ptr();
+        let m = Msg::from(big);
+        assert!(m.is_shared());
+        assert_eq!(m.as_bytes().as_ptr(), ptr, "no copy for large payloads");
+        let edge = Msg::from(vec![1u8; INLINE_CAPACITY]);
+        assert!(!edge.is_shared());
+    }
+
+    #[test]
+    fn more_flag_round_trip() {
+        let mut m = Msg::from("a");
+        assert!(!m.get_more());
+        m.set_more(true);
+        assert!(m.get_more());
+    }
+}

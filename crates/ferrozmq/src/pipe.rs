@@ -1,0 +1,440 @@
+//! `Pipe`: a one-way queue of message frames between two threads (a socket
+//! and a connection's I/O engine, or two inproc sockets), with a high-water
+//! mark counted in whole messages.
+//!
+//! Why it is shaped like this:
+//! * **Batching.** The writer stages frames privately and publishes them with
+//!   `flush()`; the reader takes the whole published batch in one swap. Each
+//!   side touches the shared lock once per batch, not once per frame.
+//! * **Whole messages only.** `flush()` publishes frames only up to the last
+//!   complete message, so a reader never sees half of a multipart message
+//!   (libzmq's ypipe does the same).
+//! * **One wake-up per batch.** The reader says it is going to sleep by
+//!   setting `reader_waiting` under the lock when it finds the queue empty;
+//!   only then does a flush notify it. A busy reader costs the writer nothing.
+//! * **HWM without locking.** The writer compares its count of written
+//!   messages with the reader's published count; it only re-reads the shared
+//!   counter when its cached view says "full", and parks itself with
+//!   `writer_waiting` (a Dekker handshake with SeqCst fences) when it really is.
+
+use crate::msg::Msg;
+use crate::signal::Notify;
+use std::collections::VecDeque;
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// How often (in messages) a busy reader tells a waiting writer about room.
+const READER_REPORT_INTERVAL: u64 = 128;
+
+struct PipeState {
+    queue: VecDeque<Msg>,
+    reader_waiting: bool,
+    writer_closed: bool,
+    reader_closed: bool,
+}
+
+pub(crate) struct PipeShared {
+    state: Mutex<PipeState>,
+    /// Whole messages consumed by the reader.
+    read_count: AtomicU64,
+    writer_waiting: AtomicBool,
+    /// Whole messages that may be in flight; 0 = unlimited.
+    hwm: AtomicU64,
+    reader_notify: Arc<dyn Notify>,
+    writer_notify: Arc<dyn Notify>,
+}
+
+impl PipeShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PipeState> {
+        // A panic while holding this lock cannot leave the queue inconsistent
+        // (every critical section is a few Vec/flag operations), so a poisoned
+        // lock is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Creates a pipe. `hwm` is in whole messages (0 = no limit).
+pub(crate) fn pipe(
+    hwm: u64,
+    reader_notify: Arc<dyn Notify>,
+    writer_notify: Arc<dyn Notify>,
+) -> (PipeWriter, PipeReader) {
+    let shared = Arc::new(PipeShared {
+        state: Mutex::new(PipeState {
+            queue: VecDeque::new(),
+            reader_waiting: false,
+            writer_closed: false,
+            reader_closed: false,
+        }),
+        read_count: AtomicU64::new(0),
+        writer_waiting: AtomicBool::new(false),
+        hwm: AtomicU64::new(hwm),
+        reader_notify,
+        writer_notify,
+    });
+    (
+        PipeWriter {
+            shared: shared.clone(),
+            staging: Vec::new(),
+            complete: 0,
+            written: 0,
+            peer_read: 0,
+            in_message: false,
+            closed: false,
+        },
+        PipeReader { shared, local: VecDeque::new(), read: 0, closed: false, in_message: false },
+    )
+}
+
+/// The writing end of a pipe.
+pub(crate) struct PipeWriter {
+    shared: Arc<PipeShared>,
+    staging: Vec<Msg>,
+    /// `staging[..complete]` ends at a message boundary and may be published.
+    complete: usize,
+    written: u64,
+    peer_read: u64,
+    in_message: bool,
+    closed: bool,
+}
+
+impl PipeWriter {
+    /// True if a frame may be written now: always inside a message that was
+    /// already started, otherwise only below the HWM.
+    pub(crate) fn check_write(&mut self) -> bool {
+        if self.in_message {
+            return true;
+        }
+        let hwm = self.shared.hwm.load(Ordering::Relaxed);
+        if hwm == 0 || self.written - self.peer_read < hwm {
+            return true;
+        }
+        self.peer_read = self.shared.read_count.load(Ordering::Acquire);
+        if self.written - self.peer_read < hwm {
+            return true;
+        }
+        self.shared.writer_waiting.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        self.peer_read = self.shared.read_count.load(Ordering::Acquire);
+        self.written - self.peer_read < hwm
+    }
+
+    /// Stages one frame. Call `check_write` first for the first frame of a
+    /// message; publish with `flush`.
+    pub(crate) fn write(&mut self, msg: Msg) {
+        let more = msg.get_more();
+        self.staging.push(msg);
+        self.in_message = more;
+        if !more {
+            self.written += 1;
+            self.complete = self.staging.len();
+        }
+    }
+
+    /// Publishes every complete staged message and wakes a sleeping reader.
+    /// Returns false if the reader has gone away (the peer disconnected).
+    pub(crate) fn flush(&mut self) -> bool {
+        if self.complete == 0 {
+            return !self.closed;
+        }
+        let wake;
+        {
+            let mut st = self.shared.lock();
+            if st.reader_closed {
+                drop(st);
+                self.staging.drain(..self.complete);
+                self.complete = 0;
+                return false;
+            }
+            st.queue.extend(self.staging.drain(..self.complete));
+            wake = std::mem::take(&mut st.reader_waiting);
+        }
+        self.complete = 0;
+        if wake {
+            self.shared.reader_notify.notify();
+        }
+        true
+    }
+
+    /// Drops the frames of an unfinished message (the sender gave up half-way).
+    pub(crate) fn rollback(&mut self) {
+        self.staging.truncate(self.complete);
+        self.in_message = false;
+    }
+
+    /// True once the reader has closed its end.
+    pub(crate) fn is_reader_closed(&self) -> bool {
+        self.shared.lock().reader_closed
+    }
+
+    /// Messages written but not yet consumed by the reader (approximate).
+    pub(crate) fn queued(&self) -> u64 {
+        self.written - self.shared.read_count.load(Ordering::Acquire)
+    }
+
+    /// Changes the high-water mark of a live pipe (SNDHWM/RCVHWM changes
+    /// reach existing connections, as in libzmq).
+    pub(crate) fn set_hwm(&self, hwm: u64) {
+        self.shared.hwm.store(hwm, Ordering::Relaxed);
+        // A raised limit may unblock a waiting writer; it re-checks on wake.
+        self.shared.writer_notify.notify();
+    }
+
+    /// Publishes what is complete and marks the end of the stream. The reader
+    /// sees every message flushed before this, then `Closed`.
+    pub(crate) fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.rollback();
+        self.flush();
+        self.closed = true;
+        {
+            let mut st = self.shared.lock();
+            st.writer_closed = true;
+            st.reader_waiting = false;
+        }
+        self.shared.reader_notify.notify();
+    }
+}
+
+impl Drop for PipeWriter {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// What a read found.
+#[derive(Debug)]
+pub(crate) enum Read {
+    Frame(Msg),
+    /// Nothing now; the reader is registered for a wake-up.
+    Empty,
+    /// The writer closed and everything it wrote has been read.
+    Closed,
+}
+
+/// The reading end of a pipe.
+pub(crate) struct PipeReader {
+    shared: Arc<PipeShared>,
+    local: VecDeque<Msg>,
+    read: u64,
+    closed: bool,
+    in_message: bool,
+}
+
+impl PipeReader {
+    fn refill(&mut self) -> bool {
+        let mut st = self.shared.lock();
+        if st.queue.is_empty() {
+            if st.writer_closed {
+                return false;
+            }
+            st.reader_waiting = true;
+            return false;
+        }
+        std::mem::swap(&mut st.queue, &mut self.local);
+        true
+    }
+
+    /// Takes the next frame.
+    pub(crate) fn read(&mut self) -> Read {
+        if self.local.is_empty() && !self.refill() {
+            if self.shared.lock().writer_closed {
+                return Read::Closed;
+            }
+            return Read::Empty;
+        }
+        let Some(msg) = self.local.pop_front() else { return Read::Empty };
+        self.in_message = msg.get_more();
+        if !self.in_message {
+            self.read += 1;
+            self.shared.read_count.store(self.read, Ordering::Release);
+            if self.local.is_empty() || self.read % READER_REPORT_INTERVAL == 0 {
+                fence(Ordering::SeqCst);
+                if self.shared.writer_waiting.load(Ordering::Relaxed)
+                    && self.shared.writer_waiting.swap(false, Ordering::AcqRel)
+                {
+                    self.shared.writer_notify.notify();
+                }
+            }
+        }
+        Read::Frame(msg)
+    }
+
+    /// True if a whole message can be read now. Does not register for a
+    /// wake-up when false; use `read` for that.
+    pub(crate) fn has_message(&mut self) -> bool {
+        !self.local.is_empty() || !self.shared.lock().queue.is_empty()
+    }
+
+    /// Looks at the next frame without taking it.
+    pub(crate) fn peek(&mut self) -> Option<&Msg> {
+        if self.local.is_empty() {
+            self.refill();
+        }
+        self.local.front()
+    }
+
+    /// True if the last frame read had MORE set.
+    pub(crate) fn in_message(&self) -> bool {
+        self.in_message
+    }
+
+    /// True if the writer has closed (there may still be frames to read).
+    pub(crate) fn is_writer_closed(&self) -> bool {
+        self.shared.lock().writer_closed
+    }
+
+    /// Discards everything queued and tells the writer we are gone.
+    pub(crate) fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.local.clear();
+        let dropped = {
+            let mut st = self.shared.lock();
+            st.reader_closed = true;
+            std::mem::take(&mut st.queue)
+        };
+        drop(dropped);
+        self.shared.writer_waiting.store(false, Ordering::Relaxed);
+        self.shared.writer_notify.notify();
+    }
+
+    /// Changes the high-water mark (RCVHWM on a live connection).
+    pub(crate) fn set_hwm(&self, hwm: u64) {
+        self.shared.hwm.store(hwm, Ordering::Relaxed);
+        self.shared.writer_notify.notify();
+    }
+}
+
+impl Drop for PipeReader {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+    impl Notify for Counter {
+        fn notify(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn frame(s: &str, more: bool) -> Msg {
+        let mut m = Msg::from(s);
+        m.set_more(more);
+        m
+    }
+
+    #[test]
+    fn partial_messages_are_not_visible() {
+        let rn = Arc::new(Counter::default());
+        let wn = Arc::new(Counter::default());
+        let (mut w, mut r) = pipe(10, rn.clone(), wn.clone());
+        assert!(matches!(r.read(), Read::Empty));
+        w.write(frame("a", true));
+        w.flush();
+        assert!(matches!(r.read(), Read::Empty), "half a message must stay hidden");
+        w.write(frame("b", false));
+        w.flush();
+        assert_eq!(rn.0.load(Ordering::SeqCst), 1, "one wake-up for the sleeping reader");
+        assert!(matches!(r.read(), Read::Frame(m) if &*m == b"a"));
+        assert!(matches!(r.read(), Read::Frame(m) if &*m == b"b"));
+    }
+
+    #[test]
+    fn hwm_blocks_and_reader_wakes_writer() {
+        let rn = Arc::new(Counter::default());
+        let wn = Arc::new(Counter::default());
+        let (mut w, mut r) = pipe(2, rn, wn.clone());
+        for _ in 0..2 {
+            assert!(w.check_write());
+            w.write(frame("x", false));
+        }
+        w.flush();
+        assert!(!w.check_write(), "at HWM");
+        assert!(matches!(r.read(), Read::Frame(_)));
+        assert!(matches!(r.read(), Read::Frame(_)));
+        assert!(wn.0.load(Ordering::SeqCst) >= 1, "writer woken");
+        assert!(w.check_write());
+    }
+
+    #[test]
+    fn close_delivers_then_reports_closed() {
+        let n = Arc::new(Counter::default());
+        let (mut w, mut r) = pipe(0, n.clone(), n);
+        w.write(frame("1", false));
+        w.write(frame("half", true));
+        w.close();
+        assert!(matches!(r.read(), Read::Frame(m) if &*m == b"1"));
+        assert!(matches!(r.read(), Read::Closed));
+    }
+
+    #[test]
+    fn reader_close_tells_writer() {
+        let n = Arc::new(Counter::default());
+        let (mut w, mut r) = pipe(0, n.clone(), n);
+        r.close();
+        w.write(frame("1", false));
+        assert!(!w.flush());
+        assert!(w.is_reader_closed());
+    }
+
+    #[test]
+    fn threads_move_a_million_frames_in_order() {
+        struct Thread(std::thread::Thread, AtomicBool);
+        impl Notify for Thread {
+            fn notify(&self) {
+                self.1.store(true, Ordering::SeqCst);
+                self.0.unpark();
+            }
+        }
+        let reader_thread = Arc::new(Thread(std::thread::current(), AtomicBool::new(false)));
+        let writer_slot: Arc<Mutex<Option<std::thread::Thread>>> = Arc::new(Mutex::new(None));
+        struct Lazy(Arc<Mutex<Option<std::thread::Thread>>>);
+        impl Notify for Lazy {
+            fn notify(&self) {
+                if let Some(t) = &*self.0.lock().unwrap() {
+                    t.unpark();
+                }
+            }
+        }
+        let (mut w, mut r) = pipe(100, reader_thread.clone(), Arc::new(Lazy(writer_slot.clone())));
+        const N: u64 = 1_000_000;
+        let h = std::thread::spawn(move || {
+            *writer_slot.lock().unwrap() = Some(std::thread::current());
+            for i in 0..N {
+                while !w.check_write() {
+                    std::thread::park_timeout(std::time::Duration::from_millis(10));
+                }
+                w.write(Msg::from(i.to_le_bytes().to_vec()));
+                if i % 16 == 0 {
+                    w.flush();
+                }
+            }
+            w.close();
+        });
+        let mut expect = 0u64;
+        loop {
+            match r.read() {
+                Read::Frame(m) => {
+                    assert_eq!(u64::from_le_bytes(m.as_bytes().try_into().unwrap()), expect);
+                    expect += 1;
+                }
+                Read::Empty => std::thread::park_timeout(std::time::Duration::from_millis(10)),
+                Read::Closed => break,
+            }
+        }
+        assert_eq!(expect, N);
+        h.join().unwrap();
+    }
+}

@@ -1,0 +1,342 @@
+//! `Engine`: ZMTP over one non-blocking byte stream.
+//!
+//! The engine owns no policy: it reads what the kernel has, feeds the
+//! handshake or the frame decoder, pushes whole frames into the inbound pipe
+//! until its HWM, and writes the outbound pipe in batches (one `write` for
+//! many small messages). It stops reading, without dropping anything, when
+//! the inbound pipe is full, and resumes when the socket drains it.
+
+use crate::mailbox::PipeId;
+use crate::msg::{Msg, INLINE_CAPACITY};
+use crate::pipe::{PipeReader, PipeWriter, Read};
+use crate::transport::Stream;
+use bytes::{Buf, BytesMut};
+use ferrozmq_proto::{
+    encode_header, Command, FrameDecoder, Handshake, HandshakeConfig, HandshakeStatus, PeerInfo,
+    ProtocolError, SocketType,
+};
+use std::io;
+
+/// Bytes read per system call at most.
+const READ_CHUNK: usize = 64 * 1024;
+/// Outbound bytes gathered before a write.
+const OUT_BATCH: usize = 64 * 1024;
+/// Input processed per turn before yielding to other connections.
+const READ_BUDGET: usize = 1024 * 1024;
+
+/// Why an engine stopped.
+#[derive(Debug)]
+pub(crate) enum EngineError {
+    /// The peer closed the connection (or reset it).
+    Closed,
+    /// An I/O error.
+    Io(io::Error),
+    /// The peer broke the protocol; the code goes to the monitor.
+    Protocol(ProtocolError),
+}
+
+/// The socket-side pipes' far ends, as the engine uses them.
+pub(crate) struct EnginePipes {
+    pub id: PipeId,
+    pub to_socket: PipeWriter,
+    pub from_socket: PipeReader,
+}
+
+/// What a turn of the engine produced.
+pub(crate) enum Progress {
+    /// Nothing special; wait for readiness or activation.
+    Idle,
+    /// The handshake just completed: attach the pipes, then run again.
+    HandshakeDone(PeerInfo),
+    /// More work is ready now (input budget used up): run again soon.
+    Busy,
+    /// The outbound pipe is closed (socket gone) and everything was written.
+    Drained,
+}
+
+pub(crate) struct Engine {
+    pub stream: Stream,
+    handshake: Option<Handshake>,
+    decoder: FrameDecoder,
+    inbuf: BytesMut,
+    outbuf: BytesMut,
+    scratch: Box<[u8]>,
+    pub readable: bool,
+    pub writable: bool,
+    /// A decoded frame waiting for room in the inbound pipe.
+    stalled: Option<Msg>,
+    in_more: bool,
+    out_more: bool,
+    /// Encode `\x01`/`\x00` messages as SUBSCRIBE/CANCEL commands (we are a
+    /// SUB/XSUB talking to a ZMTP 3.1 peer, RFC 37 §SUBSCRIBE).
+    encode_subscriptions: bool,
+    /// Turn inbound SUBSCRIBE/CANCEL commands into `\x01`/`\x00` messages
+    /// (we are PUB/XPUB).
+    decode_subscriptions: bool,
+    socket_type: SocketType,
+    out_closed: bool,
+}
+
+impl Engine {
+    pub(crate) fn new(stream: Stream, config: HandshakeConfig) -> Engine {
+        let socket_type = config.socket_type;
+        let max = config.max_msg_size;
+        let mut hs = Handshake::new(config);
+        let mut outbuf = BytesMut::with_capacity(OUT_BATCH);
+        hs.poll_transmit(&mut outbuf);
+        Engine {
+            stream,
+            handshake: Some(hs),
+            decoder: FrameDecoder::new(max),
+            inbuf: BytesMut::with_capacity(READ_CHUNK),
+            outbuf,
+            scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
+            readable: true,
+            writable: true,
+            stalled: None,
+            in_more: false,
+            out_more: false,
+            encode_subscriptions: false,
+            decode_subscriptions: matches!(socket_type, SocketType::Pub | SocketType::XPub),
+            socket_type,
+            out_closed: false,
+        }
+    }
+
+    pub(crate) fn is_handshaking(&self) -> bool {
+        self.handshake.is_some()
+    }
+
+    /// Reads once into `inbuf`. Ok(false) = would block.
+    fn read_once(&mut self) -> Result<bool, EngineError> {
+        match self.stream.read(&mut self.scratch) {
+            Ok(0) => Err(EngineError::Closed),
+            Ok(n) => {
+                self.inbuf.extend_from_slice(&self.scratch[..n]);
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.readable = false;
+                Ok(false)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
+            Err(e) if is_reset(&e) => Err(EngineError::Closed),
+            Err(e) => Err(EngineError::Io(e)),
+        }
+    }
+
+    /// Writes as much of `outbuf` as the kernel takes.
+    fn write_out(&mut self) -> Result<(), EngineError> {
+        while !self.outbuf.is_empty() && self.writable {
+            match self.stream.write(&self.outbuf) {
+                Ok(0) => return Err(EngineError::Closed),
+                Ok(n) => self.outbuf.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_reset(&e) => return Err(EngineError::Closed),
+                Err(e) => return Err(EngineError::Io(e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_handshake(&mut self) -> Result<(), EngineError> {
+        if let Some(hs) = &mut self.handshake {
+            hs.poll_transmit(&mut self.outbuf);
+        }
+        self.write_out()
+    }
+
+    /// One turn: handshake, or move data both ways.
+    pub(crate) fn run(&mut self, pipes: Option<&mut EnginePipes>) -> Result<Progress, EngineError> {
+        while self.handshake.is_some() {
+            self.flush_handshake()?;
+            let hs = self.handshake.as_mut().expect("loop condition");
+            match hs.feed(&mut self.inbuf).map_err(EngineError::Protocol)? {
+                HandshakeStatus::Complete(peer) => {
+                    self.flush_handshake()?;
+                    self.handshake = None;
+                    self.encode_subscriptions = matches!(self.socket_type, SocketType::Sub | SocketType::XSub)
+                        && (peer.version.major > 3 || (peer.version.major == 3 && peer.version.minor >= 1));
+                    return Ok(Progress::HandshakeDone(peer));
+                }
+                HandshakeStatus::InProgress => {
+                    self.flush_handshake()?;
+                    if !self.readable || !self.read_once()? {
+                        return Ok(Progress::Idle);
+                    }
+                }
+            }
+        }
+        let Some(pipes) = pipes else { return Ok(Progress::Idle) };
+        let busy = self.input(pipes)?;
+        let drained = self.output(pipes)?;
+        if drained {
+            return Ok(Progress::Drained);
+        }
+        Ok(if busy { Progress::Busy } else { Progress::Idle })
+    }
+
+    /// Pushes a frame into the inbound pipe; false if the pipe is full.
+    fn push(&mut self, pipes: &mut EnginePipes, msg: Msg) -> bool {
+        if !self.in_more && !pipes.to_socket.check_write() {
+            self.stalled = Some(msg);
+            return false;
+        }
+        self.in_more = msg.get_more();
+        pipes.to_socket.write(msg);
+        true
+    }
+
+    /// Decodes and delivers input. Returns true if it stopped on its budget
+    /// with more input possibly pending.
+    fn input(&mut self, pipes: &mut EnginePipes) -> Result<bool, EngineError> {
+        if let Some(m) = self.stalled.take() {
+            if !self.push(pipes, m) {
+                return Ok(false);
+            }
+        }
+        let mut budget = READ_BUDGET;
+        let mut busy = false;
+        'outer: loop {
+            // Decode everything complete in the buffer.
+            loop {
+                let Some(h) = self.decoder.decode_header(&self.inbuf).map_err(EngineError::Protocol)? else {
+                    break;
+                };
+                // decode_header bounds body_len (< 2^63 and MAXMSGSIZE), and
+                // we only index once the bytes are really there.
+                let body_len = h.body_len as usize;
+                let total = h.header_len + body_len;
+                if self.inbuf.len() < total {
+                    break;
+                }
+                if h.command {
+                    self.inbuf.advance(h.header_len);
+                    let body = self.inbuf.split_to(body_len).freeze();
+                    let cmd = Command::parse(&body).map_err(EngineError::Protocol)?;
+                    if let Some(msg) = self.on_command(cmd)? {
+                        if !self.push(pipes, msg) {
+                            break 'outer;
+                        }
+                    }
+                    continue;
+                }
+                let mut msg = if body_len <= INLINE_CAPACITY {
+                    let m = Msg::copy_from_slice(&self.inbuf[h.header_len..total]);
+                    self.inbuf.advance(total);
+                    m
+                } else {
+                    self.inbuf.advance(h.header_len);
+                    Msg::from_bytes(self.inbuf.split_to(body_len).freeze())
+                };
+                msg.set_more(h.more);
+                if !self.push(pipes, msg) {
+                    break 'outer;
+                }
+            }
+            if !self.readable {
+                break;
+            }
+            if budget == 0 {
+                busy = true;
+                break;
+            }
+            if !self.read_once()? {
+                break;
+            }
+            budget = budget.saturating_sub(READ_CHUNK);
+        }
+        pipes.to_socket.flush();
+        Ok(busy && self.stalled.is_none())
+    }
+
+    fn on_command(&mut self, cmd: Command) -> Result<Option<Msg>, EngineError> {
+        match cmd {
+            Command::Ping { context, .. } => {
+                // RFC 37 §PING: answer with a PONG carrying the same context.
+                Command::Pong { context }.encode(&mut self.outbuf);
+                Ok(None)
+            }
+            Command::Pong { .. } => Ok(None),
+            Command::Subscribe(topic) | Command::Cancel(topic) if !self.decode_subscriptions => {
+                let _ = topic;
+                Ok(None)
+            }
+            Command::Subscribe(topic) => {
+                let mut v = Vec::with_capacity(topic.len() + 1);
+                v.push(1);
+                v.extend_from_slice(&topic);
+                Ok(Some(Msg::from(v)))
+            }
+            Command::Cancel(topic) => {
+                let mut v = Vec::with_capacity(topic.len() + 1);
+                v.push(0);
+                v.extend_from_slice(&topic);
+                Ok(Some(Msg::from(v)))
+            }
+            Command::Error { reason } => Err(EngineError::Protocol(ProtocolError::PeerError {
+                reason: String::from_utf8_lossy(&reason).into_owned(),
+            })),
+            Command::Ready(_) => Err(EngineError::Protocol(ProtocolError::UnexpectedCommand)),
+            // RFC 37: unknown commands are ignored.
+            Command::Unknown { .. } => Ok(None),
+        }
+    }
+
+    /// Encodes outbound frames and writes them. Returns true once the socket
+    /// side closed the pipe and everything has been written.
+    fn output(&mut self, pipes: &mut EnginePipes) -> Result<bool, EngineError> {
+        loop {
+            while self.outbuf.len() < OUT_BATCH && !self.out_closed {
+                match pipes.from_socket.read() {
+                    Read::Frame(msg) => self.encode(msg),
+                    Read::Empty => break,
+                    Read::Closed => self.out_closed = true,
+                }
+            }
+            if self.outbuf.is_empty() {
+                return Ok(self.out_closed);
+            }
+            self.write_out()?;
+            if !self.writable {
+                return Ok(false);
+            }
+        }
+    }
+
+    fn encode(&mut self, msg: Msg) {
+        let more = msg.get_more();
+        let data = msg.as_bytes();
+        if self.encode_subscriptions && !self.out_more && !more {
+            match data.first() {
+                Some(1) => {
+                    Command::Subscribe(bytes::Bytes::copy_from_slice(&data[1..])).encode(&mut self.outbuf);
+                    return;
+                }
+                Some(0) => {
+                    Command::Cancel(bytes::Bytes::copy_from_slice(&data[1..])).encode(&mut self.outbuf);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        self.out_more = more;
+        let mut hdr = [0u8; 9];
+        let n = encode_header(more, false, data.len() as u64, &mut hdr);
+        self.outbuf.extend_from_slice(&hdr[..n]);
+        self.outbuf.extend_from_slice(data);
+    }
+
+    /// True if there is unwritten output.
+    pub(crate) fn has_pending_output(&self) -> bool {
+        !self.outbuf.is_empty()
+    }
+}
+
+fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe
+    )
+}

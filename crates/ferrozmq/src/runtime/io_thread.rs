@@ -1,0 +1,321 @@
+//! `IoThread`: a `mio` event loop that runs listeners and sessions.
+//!
+//! Sockets never touch it directly: they post [`IoCommand`]s to its queue.
+//! The first command of a batch wakes the loop (one eventfd write per batch);
+//! pipe activations arrive the same way, so a busy connection costs one
+//! wake-up per batch of messages, not one per message.
+
+use super::session::{Next, Session, SessionConfig, SocketRef};
+use crate::mailbox::SocketCommand;
+use crate::transport::Listener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const WAKER: Token = Token(usize::MAX);
+
+/// Work posted to an I/O thread.
+pub(crate) enum IoCommand {
+    /// A session's pipe changed state.
+    Activate(u64),
+    /// Start accepting on a bound listener.
+    Listen { id: u64, listener: Listener, socket: SocketRef, config: SessionConfig },
+    /// Stop accepting (unbind).
+    Unlisten(u64),
+    /// Run a new connect session.
+    Connect(Box<Session>),
+    /// End a connect session now (disconnect).
+    Disconnect(u64),
+    /// The socket closed: stop its listeners, linger its sessions.
+    SocketClosed { socket_id: u64, linger_ms: i32 },
+    /// Finish when every session is done, then exit.
+    Stop,
+}
+
+/// The part of an I/O thread that other threads use.
+pub(crate) struct IoShared {
+    queue: Mutex<Vec<IoCommand>>,
+    waker: Waker,
+}
+
+impl IoShared {
+    pub(crate) fn post(&self, cmd: IoCommand) {
+        let was_empty = {
+            let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            let e = q.is_empty();
+            q.push(cmd);
+            e
+        };
+        if was_empty {
+            let _ = self.waker.wake();
+        }
+    }
+
+    pub(crate) fn activate(&self, session_id: u64) {
+        self.post(IoCommand::Activate(session_id));
+    }
+}
+
+/// A running I/O thread.
+pub(crate) struct IoThread {
+    pub shared: Arc<IoShared>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl IoThread {
+    pub(crate) fn spawn(index: usize) -> std::io::Result<IoThread> {
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let shared = Arc::new(IoShared { queue: Mutex::new(Vec::new()), waker });
+        let s2 = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("fzmq-io-{index}"))
+            .spawn(move || EventLoop::new(poll, s2).run())?;
+        Ok(IoThread { shared, handle: Some(handle) })
+    }
+
+    /// Asks the thread to finish (after lingering sessions) and waits for it.
+    pub(crate) fn stop(&mut self) {
+        self.shared.post(IoCommand::Stop);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for IoThread {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct ListenerEntry {
+    listener: Listener,
+    socket: SocketRef,
+    config: SessionConfig,
+}
+
+struct EventLoop {
+    poll: Poll,
+    shared: Arc<IoShared>,
+    listeners: HashMap<u64, ListenerEntry>,
+    sessions: HashMap<u64, Session>,
+    timers: BinaryHeap<Reverse<(Instant, u64)>>,
+    runnable: VecDeque<u64>,
+    stopping: bool,
+}
+
+impl EventLoop {
+    fn new(poll: Poll, shared: Arc<IoShared>) -> EventLoop {
+        EventLoop {
+            poll,
+            shared,
+            listeners: HashMap::new(),
+            sessions: HashMap::new(),
+            timers: BinaryHeap::new(),
+            runnable: VecDeque::new(),
+            stopping: false,
+        }
+    }
+
+    fn run(mut self) {
+        let mut events = Events::with_capacity(256);
+        let mut commands = Vec::new();
+        loop {
+            if self.stopping && self.sessions.is_empty() {
+                return;
+            }
+            let timeout = if !self.runnable.is_empty() {
+                Some(Duration::ZERO)
+            } else {
+                self.timers.peek().map(|Reverse((t, _))| t.saturating_duration_since(Instant::now()))
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    // Nothing sensible is left to do; sessions end with the thread.
+                    return;
+                }
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    WAKER => {}
+                    Token(t) => {
+                        let id = t as u64;
+                        if self.listeners.contains_key(&id) {
+                            self.accept(id);
+                        } else if let Some(s) = self.sessions.get_mut(&id) {
+                            if let Some(e) = &mut s.engine {
+                                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                                    e.readable = true;
+                                }
+                                if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+                                    e.writable = true;
+                                }
+                            }
+                            self.runnable.push_back(id);
+                        }
+                    }
+                }
+            }
+            {
+                let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+                std::mem::swap(&mut *q, &mut commands);
+            }
+            for cmd in commands.drain(..) {
+                self.command(cmd);
+            }
+            self.fire_timers();
+            let n = self.runnable.len();
+            for _ in 0..n {
+                let Some(id) = self.runnable.pop_front() else { break };
+                self.run_session(id);
+            }
+        }
+    }
+
+    fn command(&mut self, cmd: IoCommand) {
+        match cmd {
+            IoCommand::Activate(id) => self.runnable.push_back(id),
+            IoCommand::Listen { id, mut listener, socket, config } => {
+                if self.poll.registry().register(listener.source(), Token(id as usize), Interest::READABLE).is_ok() {
+                    self.listeners.insert(id, ListenerEntry { listener, socket, config });
+                    self.accept(id);
+                }
+            }
+            IoCommand::Unlisten(id) => {
+                if let Some(mut l) = self.listeners.remove(&id) {
+                    let _ = self.poll.registry().deregister(l.listener.source());
+                }
+            }
+            IoCommand::Connect(session) => {
+                let id = session.id;
+                self.sessions.insert(id, *session);
+                self.start_connect(id);
+            }
+            IoCommand::Disconnect(id) => self.end_session(id),
+            IoCommand::SocketClosed { socket_id, linger_ms } => {
+                let ids: Vec<u64> =
+                    self.listeners.iter().filter(|(_, l)| l.socket.socket_id == socket_id).map(|(id, _)| *id).collect();
+                for id in ids {
+                    self.command(IoCommand::Unlisten(id));
+                }
+                let sids: Vec<u64> =
+                    self.sessions.iter().filter(|(_, s)| s.socket.socket_id == socket_id).map(|(id, _)| *id).collect();
+                for id in sids {
+                    if let Some(s) = self.sessions.get_mut(&id) {
+                        s.socket_closed(linger_ms);
+                        if let Some(d) = s.next_deadline() {
+                            self.timers.push(Reverse((d, id)));
+                        }
+                    }
+                    self.runnable.push_back(id);
+                }
+            }
+            IoCommand::Stop => {
+                self.stopping = true;
+                let ids: Vec<u64> = self.listeners.keys().copied().collect();
+                for id in ids {
+                    self.command(IoCommand::Unlisten(id));
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self, id: u64) {
+        loop {
+            let Some(entry) = self.listeners.get(&id) else { return };
+            match entry.listener.accept() {
+                Ok(stream) => {
+                    let session = Session::accepted(&self.shared, entry.socket.clone(), entry.config.clone(), stream);
+                    let sid = session.id;
+                    self.sessions.insert(sid, session);
+                    self.register(sid);
+                    self.runnable.push_back(sid);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // EMFILE and friends: drop this attempt, keep listening.
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn register(&mut self, id: u64) {
+        if let Some(s) = self.sessions.get_mut(&id) {
+            if let Some(e) = &mut s.engine {
+                let ok = self
+                    .poll
+                    .registry()
+                    .register(e.stream.source(), Token(id as usize), Interest::READABLE | Interest::WRITABLE)
+                    .is_ok();
+                s.registered = ok;
+            }
+            if let Some(d) = s.next_deadline() {
+                self.timers.push(Reverse((d, id)));
+            }
+        }
+    }
+
+    fn start_connect(&mut self, id: u64) {
+        let now = Instant::now();
+        let Some(s) = self.sessions.get_mut(&id) else { return };
+        if s.try_connect(now).is_some() {
+            self.register(id);
+            self.runnable.push_back(id);
+        } else if let Some(d) = s.next_deadline() {
+            self.timers.push(Reverse((d, id)));
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((t, id))) = self.timers.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(s) = self.sessions.get_mut(&id) else { continue };
+            if s.engine.is_none() && s.linger_deadline.is_none() {
+                self.start_connect(id);
+            } else {
+                self.runnable.push_back(id);
+            }
+        }
+    }
+
+    fn run_session(&mut self, id: u64) {
+        let now = Instant::now();
+        let Some(s) = self.sessions.get_mut(&id) else { return };
+        let had_engine = s.engine.is_some();
+        let next = s.run(now);
+        let lost_engine = had_engine && s.engine.is_none();
+        match next {
+            Next::Again => self.runnable.push_back(id),
+            Next::Wait => {
+                if lost_engine {
+                    // The old stream was dropped (deregistered by close).
+                }
+                if let Some(d) = s.next_deadline() {
+                    self.timers.push(Reverse((d, id)));
+                }
+            }
+            Next::Done => self.end_session(id),
+        }
+    }
+
+    fn end_session(&mut self, id: u64) {
+        if let Some(mut s) = self.sessions.remove(&id) {
+            if let Some(e) = &mut s.engine {
+                let _ = self.poll.registry().deregister(e.stream.source());
+            }
+            // Dropping the session closes its pipes; the socket sees the peer go.
+            let mailbox = s.socket.mailbox.clone();
+            drop(s);
+            let _ = mailbox;
+        }
+        let _ = SocketCommand::Hiccup;
+    }
+}

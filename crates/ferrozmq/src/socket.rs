@@ -1,0 +1,643 @@
+//! `Socket`: the application's handle on one ZeroMQ socket.
+//!
+//! The socket owns its pattern (the per-type routing policy) and its end of
+//! every peer's pipes. I/O threads and inproc peers never call into it: they
+//! post to its [`SocketMailbox`], which the owner applies at its next call,
+//! so the hot path of `send`/`recv` is one atomic load plus pipe work.
+//!
+//! A socket is `Send` (it may move between threads) but not `Sync`, like a
+//! libzmq socket.
+
+use crate::context::ContextInner;
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result};
+use crate::mailbox::{next_id, Drained, SocketCommand, SocketMailbox};
+use crate::msg::Msg;
+use crate::options::{self, ids, OptionKind, Options};
+use crate::patterns::{self, Pattern};
+use crate::runtime::session::{ConnectTarget, Session};
+use crate::runtime::{IoCommand, IoShared, SessionConfig, SocketRef};
+use crate::transport::inproc::InprocSide;
+use ferrozmq_proto::SocketType;
+use std::cell::RefCell;
+use std::os::fd::RawFd;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `send`/`recv` flag: do not block (`ZMQ_DONTWAIT`).
+pub const DONTWAIT: i32 = 1;
+/// `send` flag: more frames of this message follow (`ZMQ_SNDMORE`).
+pub const SNDMORE: i32 = 2;
+
+/// `get_events` bit: a message can be received (`ZMQ_POLLIN`).
+pub const POLLIN: i16 = 1;
+/// `get_events` bit: a message can be sent (`ZMQ_POLLOUT`).
+pub const POLLOUT: i16 = 2;
+/// poll bit: error on a raw fd (`ZMQ_POLLERR`).
+pub const POLLERR: i16 = 4;
+
+enum EndpointHandle {
+    Listener { io: Arc<IoShared>, id: u64 },
+    Session { io: Arc<IoShared>, id: u64 },
+    InprocBound(String),
+    InprocConnected,
+}
+
+struct EndpointRecord {
+    /// As given by the application.
+    given: String,
+    /// Resolved (LAST_ENDPOINT form).
+    resolved: String,
+    handle: EndpointHandle,
+}
+
+pub(crate) struct SocketCore {
+    ctx: Arc<ContextInner>,
+    id: u64,
+    socket_type: SocketType,
+    mailbox: Arc<SocketMailbox>,
+    pattern: Box<dyn Pattern>,
+    options: Options,
+    endpoints: Vec<EndpointRecord>,
+    rcvmore: bool,
+    sending_more: bool,
+    drained: Drained,
+}
+
+/// A ZeroMQ socket. See the crate docs for the patterns.
+pub struct Socket {
+    core: RefCell<SocketCore>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.core.try_borrow() {
+            Ok(c) => f.debug_struct("Socket").field("type", &c.socket_type).field("id", &c.id).finish(),
+            Err(_) => f.write_str("Socket { .. }"),
+        }
+    }
+}
+
+fn deadline(timeout_ms: i32) -> Option<Instant> {
+    if timeout_ms < 0 {
+        None
+    } else {
+        Some(Instant::now() + Duration::from_millis(timeout_ms as u64))
+    }
+}
+
+impl SocketCore {
+    fn process(&mut self) {
+        if !self.mailbox.has_work() {
+            return;
+        }
+        self.mailbox.drain(&mut self.drained);
+        for cmd in self.drained.commands.drain(..) {
+            match cmd {
+                SocketCommand::Attach(peer) => self.pattern.attach(peer),
+                SocketCommand::Hiccup(id) => self.pattern.hiccup(id),
+            }
+        }
+        for id in self.drained.readable.drain(..) {
+            self.pattern.pipe_readable(id);
+        }
+        for id in self.drained.writable.drain(..) {
+            self.pattern.pipe_writable(id);
+        }
+    }
+
+    fn check_term(&self) -> Result<()> {
+        if self.ctx.terminated.load(Ordering::Acquire) {
+            Err(Error::ETERM)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn send(&mut self, mut msg: Msg, flags: i32) -> Result<()> {
+        self.check_term()?;
+        msg.set_more(flags & SNDMORE != 0);
+        self.process();
+        let mut msg = match self.pattern.send(msg) {
+            Ok(()) => {
+                self.sending_more = flags & SNDMORE != 0;
+                return Ok(());
+            }
+            Err((Error::EAGAIN, m)) => m,
+            Err((e, _)) => return Err(e),
+        };
+        if flags & DONTWAIT != 0 || self.options.sndtimeo == 0 {
+            return Err(Error::EAGAIN);
+        }
+        let until = deadline(self.options.sndtimeo);
+        loop {
+            self.mailbox.signal.wait(until);
+            self.check_term()?;
+            self.process();
+            msg = match self.pattern.send(msg) {
+                Ok(()) => {
+                    self.sending_more = flags & SNDMORE != 0;
+                    return Ok(());
+                }
+                Err((Error::EAGAIN, m)) => m,
+                Err((e, _)) => return Err(e),
+            };
+            if until.is_some_and(|d| Instant::now() >= d) {
+                return Err(Error::EAGAIN);
+            }
+        }
+    }
+
+    fn recv(&mut self, flags: i32) -> Result<Msg> {
+        self.check_term()?;
+        self.process();
+        match self.pattern.recv() {
+            Ok(m) => {
+                self.rcvmore = m.get_more();
+                return Ok(m);
+            }
+            Err(Error::EAGAIN) => {}
+            Err(e) => return Err(e),
+        }
+        if flags & DONTWAIT != 0 || self.options.rcvtimeo == 0 {
+            return Err(Error::EAGAIN);
+        }
+        let until = deadline(self.options.rcvtimeo);
+        loop {
+            self.mailbox.signal.wait(until);
+            self.check_term()?;
+            self.process();
+            match self.pattern.recv() {
+                Ok(m) => {
+                    self.rcvmore = m.get_more();
+                    return Ok(m);
+                }
+                Err(Error::EAGAIN) => {}
+                Err(e) => return Err(e),
+            }
+            if until.is_some_and(|d| Instant::now() >= d) {
+                return Err(Error::EAGAIN);
+            }
+        }
+    }
+
+    fn session_config(&self) -> SessionConfig {
+        SessionConfig {
+            socket_type: self.socket_type,
+            routing_id: self.options.routing_id.clone(),
+            sndhwm: self.options.sndhwm as u64,
+            rcvhwm: self.options.rcvhwm as u64,
+            max_msg_size: self.options.max_msg_size(),
+            reconnect_ivl: self.options.reconnect_ivl,
+            reconnect_ivl_max: self.options.reconnect_ivl_max,
+            handshake_ivl: self.options.handshake_ivl,
+            immediate: self.options.immediate,
+        }
+    }
+
+    fn socket_ref(&self) -> SocketRef {
+        SocketRef { socket_id: self.id, mailbox: self.mailbox.clone() }
+    }
+
+    fn inproc_side(&self) -> InprocSide {
+        InprocSide {
+            socket_id: self.id,
+            mailbox: self.mailbox.clone(),
+            socket_type: self.socket_type,
+            sndhwm: self.options.sndhwm as u64,
+            rcvhwm: self.options.rcvhwm as u64,
+            routing_id: self.options.routing_id.clone(),
+        }
+    }
+
+    fn bind(&mut self, endpoint: &str) -> Result<()> {
+        self.check_term()?;
+        let ep = Endpoint::parse(endpoint)?;
+        let (resolved, handle) = match ep {
+            Endpoint::Inproc(name) => {
+                let peers = {
+                    let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
+                    reg.bind(&name, self.inproc_side())?
+                };
+                for p in peers {
+                    self.pattern.attach(p);
+                }
+                (endpoint.to_string(), EndpointHandle::InprocBound(name))
+            }
+            Endpoint::Tcp { host, port } => {
+                let (listener, resolved) = crate::transport::tcp::bind(&host, port, self.options.ipv6)?;
+                self.listen(listener, resolved)?
+            }
+            Endpoint::Ipc(name) => {
+                let (listener, resolved) = crate::transport::ipc::bind(&name)?;
+                self.listen(listener, resolved)?
+            }
+        };
+        self.options.last_endpoint = resolved.clone();
+        self.endpoints.push(EndpointRecord { given: endpoint.to_string(), resolved, handle });
+        Ok(())
+    }
+
+    fn listen(&mut self, listener: crate::transport::Listener, resolved: String) -> Result<(String, EndpointHandle)> {
+        let io = self.ctx.io_thread().shared.clone();
+        let id = next_id();
+        io.post(IoCommand::Listen { id, listener, socket: self.socket_ref(), config: self.session_config() });
+        Ok((resolved, EndpointHandle::Listener { io, id }))
+    }
+
+    fn connect(&mut self, endpoint: &str) -> Result<()> {
+        self.check_term()?;
+        let ep = Endpoint::parse(endpoint)?;
+        let target = match ep {
+            Endpoint::Inproc(name) => {
+                let peer = {
+                    let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
+                    reg.connect(&name, self.inproc_side())?
+                };
+                self.pattern.attach(peer);
+                self.endpoints.push(EndpointRecord {
+                    given: endpoint.to_string(),
+                    resolved: endpoint.to_string(),
+                    handle: EndpointHandle::InprocConnected,
+                });
+                self.options.last_endpoint = endpoint.to_string();
+                return Ok(());
+            }
+            Endpoint::Tcp { host, port } => {
+                // Validate now so a malformed address fails at connect time.
+                crate::endpoint::tcp_connect_addrs(&host, port, self.options.ipv6)?;
+                ConnectTarget::Tcp { host, port, ipv6: self.options.ipv6 }
+            }
+            Endpoint::Ipc(name) => {
+                if name == "*" {
+                    return Err(Error::EINVAL);
+                }
+                ConnectTarget::Ipc(name)
+            }
+        };
+        let io = self.ctx.io_thread().shared.clone();
+        let (session, peer) = Session::connecting(&io, self.socket_ref(), self.session_config(), target);
+        let id = session.id;
+        if let Some(peer) = peer {
+            self.pattern.attach(peer);
+        }
+        io.post(IoCommand::Connect(Box::new(session)));
+        self.options.last_endpoint = endpoint.to_string();
+        self.endpoints.push(EndpointRecord {
+            given: endpoint.to_string(),
+            resolved: endpoint.to_string(),
+            handle: EndpointHandle::Session { io, id },
+        });
+        Ok(())
+    }
+
+    fn remove_endpoint(&mut self, endpoint: &str, bound: bool) -> Result<()> {
+        self.check_term()?;
+        Endpoint::parse(endpoint)?;
+        let pos = self.endpoints.iter().position(|e| {
+            (e.given == endpoint || e.resolved == endpoint)
+                && matches!(
+                    (&e.handle, bound),
+                    (EndpointHandle::Listener { .. } | EndpointHandle::InprocBound(_), true)
+                        | (EndpointHandle::Session { .. } | EndpointHandle::InprocConnected, false)
+                )
+        });
+        let Some(pos) = pos else { return Err(Error::ENOENT) };
+        let rec = self.endpoints.remove(pos);
+        match rec.handle {
+            EndpointHandle::Listener { io, id } => io.post(IoCommand::Unlisten(id)),
+            EndpointHandle::Session { io, id } => io.post(IoCommand::Disconnect(id)),
+            EndpointHandle::InprocBound(name) => {
+                let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
+                reg.unbind(&name, self.id)?;
+            }
+            EndpointHandle::InprocConnected => {}
+        }
+        Ok(())
+    }
+
+    fn set_option(&mut self, id: i32, value: &[u8]) -> Result<()> {
+        if let Some(r) = self.pattern.set_option(id, value) {
+            return r;
+        }
+        match id {
+            ids::TYPE | ids::RCVMORE | ids::FD | ids::EVENTS | ids::LAST_ENDPOINT | ids::MECHANISM
+            | ids::THREAD_SAFE => return Err(Error::EINVAL),
+            _ => {}
+        }
+        if self.options.set(id, value)? {
+            if id == ids::SNDHWM || id == ids::RCVHWM {
+                self.pattern.set_hwms(self.options.sndhwm as u64, self.options.rcvhwm as u64);
+            }
+            Ok(())
+        } else {
+            Err(Error::EINVAL)
+        }
+    }
+
+    fn get_option(&mut self, id: i32) -> Result<Vec<u8>> {
+        let int = |x: i32| Ok(x.to_ne_bytes().to_vec());
+        match id {
+            ids::TYPE => return int(self.socket_type.as_raw()),
+            ids::RCVMORE => return int(self.rcvmore as i32),
+            ids::FD => return int(self.mailbox.signal.raw_fd()),
+            ids::EVENTS => return int(self.events() as i32),
+            ids::THREAD_SAFE => return int(0),
+            _ => {}
+        }
+        if let Some(v) = self.pattern.get_option(id) {
+            return Ok(v);
+        }
+        self.options.get(id).ok_or(Error::EINVAL)
+    }
+
+    fn events(&mut self) -> i16 {
+        self.process();
+        let mut ev = 0;
+        if self.pattern.has_in() {
+            ev |= POLLIN;
+        }
+        if self.pattern.has_out() {
+            ev |= POLLOUT;
+        }
+        ev
+    }
+}
+
+impl Socket {
+    pub(crate) fn new(ctx: Arc<ContextInner>, socket_type: SocketType) -> Result<Socket> {
+        if ctx.terminated.load(Ordering::Acquire) {
+            return Err(Error::ETERM);
+        }
+        let pattern = patterns::create(socket_type)?;
+        let mailbox = SocketMailbox::new().map_err(Error::from)?;
+        let id = next_id();
+        ctx.register_socket(id, mailbox.clone())?;
+        let mut options = Options { linger: ctx.default_linger(), ..Options::default() };
+        if socket_type == SocketType::XSub {
+            // libzmq forces XSUB's linger to 0.
+            options.linger = 0;
+        }
+        Ok(Socket {
+            core: RefCell::new(SocketCore {
+                ctx,
+                id,
+                socket_type,
+                mailbox,
+                pattern,
+                options,
+                endpoints: Vec::new(),
+                rcvmore: false,
+                sending_more: false,
+                drained: Drained::default(),
+            }),
+        })
+    }
+
+    fn core(&self) -> std::cell::RefMut<'_, SocketCore> {
+        self.core.borrow_mut()
+    }
+
+    /// The socket's type.
+    pub fn socket_type(&self) -> SocketType {
+        self.core().socket_type
+    }
+
+    /// Accepts connections on an endpoint (`tcp://*:5555`, `ipc:///tmp/x`,
+    /// `ipc://@abstract`, `inproc://name`). A wildcard port is resolved and
+    /// readable through [`Socket::last_endpoint`].
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        self.core().bind(endpoint)
+    }
+
+    /// Connects to an endpoint. Returns at once: the connection is made (and
+    /// remade after failures, with RECONNECT_IVL backoff) in the background,
+    /// and messages queue up meanwhile (unless IMMEDIATE is set).
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        self.core().connect(endpoint)
+    }
+
+    /// Stops accepting on an endpoint given to `bind` (the given or the
+    /// resolved form). `ENOENT` if it was not bound.
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        self.core().remove_endpoint(endpoint, true)
+    }
+
+    /// Drops a connection made by `connect`. `ENOENT` if not connected.
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        self.core().remove_endpoint(endpoint, false)
+    }
+
+    /// Sends one frame; `flags` is a combination of [`DONTWAIT`] and
+    /// [`SNDMORE`]. Blocks (up to SNDTIMEO) when the pattern's mute state
+    /// says so; `EAGAIN` with DONTWAIT or on timeout.
+    pub fn send(&self, msg: impl Into<Msg>, flags: i32) -> Result<()> {
+        self.core().send(msg.into(), flags)
+    }
+
+    /// Sends a whole multipart message.
+    pub fn send_multipart<I, T>(&self, frames: I, flags: i32) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<Msg>,
+    {
+        let mut core = self.core();
+        let mut iter = frames.into_iter().peekable();
+        while let Some(f) = iter.next() {
+            let more = if iter.peek().is_some() { SNDMORE } else { 0 };
+            core.send(f.into(), (flags & DONTWAIT) | more)?;
+        }
+        Ok(())
+    }
+
+    /// Receives one frame (blocks up to RCVTIMEO unless [`DONTWAIT`]).
+    /// `get_more()` on it (or [`Socket::get_rcvmore`]) says if more follow.
+    pub fn recv_msg(&self, flags: i32) -> Result<Msg> {
+        self.core().recv(flags)
+    }
+
+    /// Receives one frame's bytes.
+    pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        Ok(self.recv_msg(flags)?.to_vec())
+    }
+
+    /// Receives one frame as text; `Err(bytes)` inside if it is not UTF-8.
+    pub fn recv_string(&self, flags: i32) -> Result<std::result::Result<String, Vec<u8>>> {
+        let b = self.recv_bytes(flags)?;
+        Ok(String::from_utf8(b).map_err(|e| e.into_bytes()))
+    }
+
+    /// Receives all frames of one message.
+    pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Msg>> {
+        let mut core = self.core();
+        let mut out = vec![core.recv(flags)?];
+        while out.last().is_some_and(|m| m.get_more()) {
+            // The rest of a message is already here: frames are delivered
+            // whole, so this never blocks for long.
+            out.push(core.recv(0)?);
+        }
+        Ok(out)
+    }
+
+    /// True if the last frame received had more frames after it.
+    pub fn get_rcvmore(&self) -> Result<bool> {
+        Ok(self.core().rcvmore)
+    }
+
+    /// Sets an option by libzmq number with its raw C value (an `int` is 4
+    /// bytes in host order). `EINVAL` for an unknown option or a bad value.
+    pub fn set_option_raw(&self, option: i32, value: &[u8]) -> Result<()> {
+        self.core().set_option(option, value)
+    }
+
+    /// Reads an option by libzmq number as its raw C value.
+    pub fn get_option_raw(&self, option: i32) -> Result<Vec<u8>> {
+        self.core().get_option(option)
+    }
+
+    /// Sets an option by name and textual value, as `fzmq -o name=value`
+    /// (`sndhwm=10`, `linger=0`, `routing_id=abc`, `subscribe=topic`).
+    pub fn set_option(&self, name: &str, value: &str) -> Result<()> {
+        let (id, kind) = options::option_by_name(name).ok_or(Error::EINVAL)?;
+        let raw = options::encode_option_value(kind, value)?;
+        self.set_option_raw(id, &raw)
+    }
+
+    /// Reads an option by name, formatted as text.
+    pub fn get_option(&self, name: &str) -> Result<String> {
+        let (id, kind) = options::option_by_name(name).ok_or(Error::EINVAL)?;
+        let raw = self.get_option_raw(id)?;
+        Ok(match kind {
+            OptionKind::Int | OptionKind::Bool => options::int_value(&raw).map(|v| v.to_string())?,
+            OptionKind::Int64 => i64::from_ne_bytes(raw.try_into().map_err(|_| Error::EINVAL)?).to_string(),
+            OptionKind::Uint64 => u64::from_ne_bytes(raw.try_into().map_err(|_| Error::EINVAL)?).to_string(),
+            OptionKind::Bytes | OptionKind::String => String::from_utf8_lossy(&raw).into_owned(),
+        })
+    }
+
+    fn set_int(&self, id: i32, v: i32) -> Result<()> {
+        self.set_option_raw(id, &v.to_ne_bytes())
+    }
+
+    fn get_int(&self, id: i32) -> Result<i32> {
+        options::int_value(&self.get_option_raw(id)?)
+    }
+
+    /// Subscribes a SUB socket to a prefix (`ZMQ_SUBSCRIBE`; empty = all).
+    pub fn set_subscribe(&self, prefix: &[u8]) -> Result<()> {
+        self.set_option_raw(ids::SUBSCRIBE, prefix)
+    }
+
+    /// Removes one subscription to a prefix (`ZMQ_UNSUBSCRIBE`).
+    pub fn set_unsubscribe(&self, prefix: &[u8]) -> Result<()> {
+        self.set_option_raw(ids::UNSUBSCRIBE, prefix)
+    }
+
+    /// `ZMQ_SNDHWM`: outbound queue limit per peer, in messages (0 = none).
+    pub fn set_sndhwm(&self, v: i32) -> Result<()> {
+        self.set_int(ids::SNDHWM, v)
+    }
+    /// See [`Socket::set_sndhwm`].
+    pub fn get_sndhwm(&self) -> Result<i32> {
+        self.get_int(ids::SNDHWM)
+    }
+    /// `ZMQ_RCVHWM`: inbound queue limit per peer, in messages (0 = none).
+    pub fn set_rcvhwm(&self, v: i32) -> Result<()> {
+        self.set_int(ids::RCVHWM, v)
+    }
+    /// See [`Socket::set_rcvhwm`].
+    pub fn get_rcvhwm(&self) -> Result<i32> {
+        self.get_int(ids::RCVHWM)
+    }
+    /// `ZMQ_LINGER` in ms: how long close waits to deliver queued messages
+    /// (-1 = until delivered, the default; 0 = drop them).
+    pub fn set_linger(&self, v: i32) -> Result<()> {
+        self.set_int(ids::LINGER, v)
+    }
+    /// See [`Socket::set_linger`].
+    pub fn get_linger(&self) -> Result<i32> {
+        self.get_int(ids::LINGER)
+    }
+    /// `ZMQ_RCVTIMEO` in ms (-1 = block forever).
+    pub fn set_rcvtimeo(&self, v: i32) -> Result<()> {
+        self.set_int(ids::RCVTIMEO, v)
+    }
+    /// `ZMQ_SNDTIMEO` in ms (-1 = block forever).
+    pub fn set_sndtimeo(&self, v: i32) -> Result<()> {
+        self.set_int(ids::SNDTIMEO, v)
+    }
+    /// `ZMQ_ROUTING_ID` (1..=255 bytes, not starting with 0).
+    pub fn set_routing_id(&self, id: &[u8]) -> Result<()> {
+        self.set_option_raw(ids::ROUTING_ID, id)
+    }
+    /// `ZMQ_IMMEDIATE`: queue only to completed connections.
+    pub fn set_immediate(&self, v: bool) -> Result<()> {
+        self.set_int(ids::IMMEDIATE, v as i32)
+    }
+    /// `ZMQ_RECONNECT_IVL` in ms (-1 = never reconnect).
+    pub fn set_reconnect_ivl(&self, v: i32) -> Result<()> {
+        self.set_int(ids::RECONNECT_IVL, v)
+    }
+    /// `ZMQ_RECONNECT_IVL_MAX` in ms (0 = no exponential backoff).
+    pub fn set_reconnect_ivl_max(&self, v: i32) -> Result<()> {
+        self.set_int(ids::RECONNECT_IVL_MAX, v)
+    }
+    /// `ZMQ_MAXMSGSIZE` in bytes (-1 = unlimited): larger inbound frames
+    /// drop the connection.
+    pub fn set_maxmsgsize(&self, v: i64) -> Result<()> {
+        self.set_option_raw(ids::MAXMSGSIZE, &v.to_ne_bytes())
+    }
+    /// `ZMQ_IPV6`: allow IPv6 addresses.
+    pub fn set_ipv6(&self, v: bool) -> Result<()> {
+        self.set_int(ids::IPV6, v as i32)
+    }
+    /// `ZMQ_XPUB_VERBOSE`: pass every subscription to the application.
+    pub fn set_xpub_verbose(&self, v: bool) -> Result<()> {
+        self.set_int(ids::XPUB_VERBOSE, v as i32)
+    }
+
+    /// The endpoint last bound or connected, resolved (`ZMQ_LAST_ENDPOINT`),
+    /// e.g. `tcp://0.0.0.0:41234` after binding `tcp://*:*`.
+    pub fn last_endpoint(&self) -> Result<String> {
+        Ok(self.core().options.last_endpoint.clone())
+    }
+
+    /// `ZMQ_EVENTS`: [`POLLIN`] / [`POLLOUT`] bits for what can be done now.
+    pub fn get_events(&self) -> Result<i16> {
+        let mut c = self.core();
+        c.check_term()?;
+        Ok(c.events())
+    }
+
+    /// `ZMQ_FD`: a file descriptor that becomes readable when the socket's
+    /// state may have changed (edge-like: re-check [`Socket::get_events`]).
+    pub fn get_fd(&self) -> Result<RawFd> {
+        Ok(self.core().mailbox.signal.raw_fd())
+    }
+
+    pub(crate) fn poll_fd(&self) -> RawFd {
+        self.core().mailbox.signal.raw_fd()
+    }
+}
+
+impl Drop for SocketCore {
+    fn drop(&mut self) {
+        let linger = self.options.linger;
+        // Tell the I/O threads first, so sessions know how long to linger
+        // before they see our pipe ends close.
+        for t in self.ctx.io_threads() {
+            t.shared.post(IoCommand::SocketClosed { socket_id: self.id, linger_ms: linger });
+        }
+        {
+            let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
+            reg.socket_closed(self.id);
+        }
+        // Dropping the pattern closes our pipe ends: writers publish what is
+        // complete, then the far side sees the end.
+        let pattern = std::mem::replace(&mut self.pattern, patterns::create(SocketType::Pair).expect("PAIR exists"));
+        drop(pattern);
+        self.mailbox.clear();
+        self.ctx.unregister_socket(self.id);
+    }
+}

@@ -1,0 +1,113 @@
+//! Transports: how bytes get between two ZMTP peers.
+//!
+//! `tcp` and `ipc` produce non-blocking byte streams ([`Stream`]) that the I/O
+//! runtime drives with the ZMTP engine; `inproc` has no stream at all — it
+//! connects two sockets' pipes directly (see [`inproc`]). Adding a stream
+//! transport means adding a file here and a variant to [`Stream`]/[`Listener`].
+
+pub(crate) mod inproc;
+pub(crate) mod ipc;
+pub(crate) mod tcp;
+
+use std::io::{self, IoSlice, Read, Write};
+
+/// A connected, non-blocking byte stream.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Tcp(mio::net::TcpStream),
+    Unix(mio::net::UnixStream),
+}
+
+impl Stream {
+    pub(crate) fn source(&mut self) -> &mut dyn mio::event::Source {
+        match self {
+            Stream::Tcp(s) => s,
+            Stream::Unix(s) => s,
+        }
+    }
+
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+
+    pub(crate) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+
+    /// The error of a non-blocking connect, once it is writable.
+    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
+        match self {
+            Stream::Tcp(s) => s.take_error(),
+            Stream::Unix(s) => s.take_error(),
+        }
+    }
+
+    /// True once a non-blocking connect has completed.
+    pub(crate) fn is_connected(&self) -> bool {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().is_ok(),
+            Stream::Unix(s) => s.peer_addr().is_ok(),
+        }
+    }
+
+    /// The peer's address as libzmq reports it (`Peer-Address`, monitor).
+    pub(crate) fn peer_description(&self) -> String {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+            Stream::Unix(_) => String::new(),
+        }
+    }
+}
+
+/// A bound, listening socket.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    Tcp(mio::net::TcpListener),
+    Unix(mio::net::UnixListener, Option<std::path::PathBuf>),
+}
+
+impl Listener {
+    pub(crate) fn source(&mut self) -> &mut dyn mio::event::Source {
+        match self {
+            Listener::Tcp(l) => l,
+            Listener::Unix(l, _) => l,
+        }
+    }
+
+    /// Accepts one pending connection, if any.
+    pub(crate) fn accept(&self) -> io::Result<Stream> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, _) = l.accept()?;
+                let _ = s.set_nodelay(true);
+                Ok(Stream::Tcp(s))
+            }
+            Listener::Unix(l, _) => {
+                let (s, _) = l.accept()?;
+                Ok(Stream::Unix(s))
+            }
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        // libzmq removes the socket file of an ipc endpoint it bound.
+        if let Listener::Unix(_, Some(path)) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
