@@ -68,7 +68,9 @@ impl Command {
             _ => return Err(ProtocolError::MalformedCommand("command body too short")),
         };
         if body.len() <= name_len {
-            return Err(ProtocolError::MalformedCommand("command name runs past the end"));
+            return Err(ProtocolError::MalformedCommand(
+                "command name runs past the end",
+            ));
         }
         let name = body.slice(1..1 + name_len);
         let data = body.slice(1 + name_len..);
@@ -79,7 +81,9 @@ impl Command {
                 if data.len() - 1 < reason_len {
                     return Err(ProtocolError::MalformedError);
                 }
-                Command::Error { reason: data.slice(1..1 + reason_len) }
+                Command::Error {
+                    reason: data.slice(1..1 + reason_len),
+                }
             }
             b"SUBSCRIBE" => Command::Subscribe(data),
             b"CANCEL" => Command::Cancel(data),
@@ -90,9 +94,14 @@ impl Command {
                     .ok_or(ProtocolError::MalformedCommand("PING without TTL"))?;
                 let context = data.slice(2..);
                 if context.len() > MAX_PING_CONTEXT {
-                    return Err(ProtocolError::MalformedCommand("PING context over 16 bytes"));
+                    return Err(ProtocolError::MalformedCommand(
+                        "PING context over 16 bytes",
+                    ));
                 }
-                Command::Ping { ttl_deciseconds: u16::from_be_bytes(ttl), context }
+                Command::Ping {
+                    ttl_deciseconds: u16::from_be_bytes(ttl),
+                    context,
+                }
             }
             b"PONG" => Command::Pong { context: data },
             _ => Command::Unknown { name, data },
@@ -151,7 +160,10 @@ impl Command {
                 out.put_slice(r);
             }
             Command::Subscribe(d) | Command::Cancel(d) => out.put_slice(d),
-            Command::Ping { ttl_deciseconds, context } => {
+            Command::Ping {
+                ttl_deciseconds,
+                context,
+            } => {
                 out.put_u16(*ttl_deciseconds);
                 out.put_slice(&context[..context.len().min(MAX_PING_CONTEXT)]);
             }
@@ -177,21 +189,40 @@ mod tests {
 
     #[test]
     fn golden_simple_commands() {
-        assert_eq!(enc(&Command::Subscribe("A".into())), b"\x04\x0b\x09SUBSCRIBEA");
-        assert_eq!(enc(&Command::Subscribe(Bytes::new())), b"\x04\x0a\x09SUBSCRIBE");
+        assert_eq!(
+            enc(&Command::Subscribe("A".into())),
+            b"\x04\x0b\x09SUBSCRIBEA"
+        );
+        assert_eq!(
+            enc(&Command::Subscribe(Bytes::new())),
+            b"\x04\x0a\x09SUBSCRIBE"
+        );
         assert_eq!(enc(&Command::Cancel("AB".into())), b"\x04\x09\x06CANCELAB");
         // libzmq heartbeat: "\4PING" + 16-bit TTL in deciseconds, empty context.
         assert_eq!(
-            enc(&Command::Ping { ttl_deciseconds: 0x0102, context: Bytes::new() }),
+            enc(&Command::Ping {
+                ttl_deciseconds: 0x0102,
+                context: Bytes::new()
+            }),
             b"\x04\x07\x04PING\x01\x02"
         );
         assert_eq!(
-            enc(&Command::Ping { ttl_deciseconds: 0, context: "ctx".into() }),
+            enc(&Command::Ping {
+                ttl_deciseconds: 0,
+                context: "ctx".into()
+            }),
             b"\x04\x0a\x04PING\x00\x00ctx"
         );
-        assert_eq!(enc(&Command::Pong { context: "ctx".into() }), b"\x04\x08\x04PONGctx");
         assert_eq!(
-            enc(&Command::Error { reason: "Bad".into() }),
+            enc(&Command::Pong {
+                context: "ctx".into()
+            }),
+            b"\x04\x08\x04PONGctx"
+        );
+        assert_eq!(
+            enc(&Command::Error {
+                reason: "Bad".into()
+            }),
             b"\x04\x0a\x05ERROR\x03Bad"
         );
     }
@@ -206,51 +237,113 @@ mod tests {
 
     #[test]
     fn parse_known_and_unknown() {
-        assert_eq!(parse(b"\x09SUBSCRIBEtopic").unwrap(), Command::Subscribe("topic".into()));
+        assert_eq!(
+            parse(b"\x09SUBSCRIBEtopic").unwrap(),
+            Command::Subscribe("topic".into())
+        );
         assert_eq!(parse(b"\x06CANCEL").unwrap(), Command::Cancel(Bytes::new()));
         assert_eq!(
             parse(b"\x04PING\x00\x0aabc").unwrap(),
-            Command::Ping { ttl_deciseconds: 10, context: "abc".into() }
+            Command::Ping {
+                ttl_deciseconds: 10,
+                context: "abc".into()
+            }
         );
-        assert_eq!(parse(b"\x04PONG").unwrap(), Command::Pong { context: Bytes::new() });
+        assert_eq!(
+            parse(b"\x04PONG").unwrap(),
+            Command::Pong {
+                context: Bytes::new()
+            }
+        );
         assert_eq!(
             parse(b"\x04JOINgroup").unwrap(),
-            Command::Unknown { name: "JOIN".into(), data: "group".into() }
+            Command::Unknown {
+                name: "JOIN".into(),
+                data: "group".into()
+            }
         );
         assert_eq!(
             parse(b"\x05ready").unwrap(),
-            Command::Unknown { name: "ready".into(), data: Bytes::new() }
+            Command::Unknown {
+                name: "ready".into(),
+                data: Bytes::new()
+            }
         );
-        assert_eq!(parse(b"\x05ERROR\x02hi--").unwrap(), Command::Error { reason: "hi".into() });
-        assert_eq!(parse(b"\x05READY").unwrap(), Command::Ready(Metadata::new()));
+        assert_eq!(
+            parse(b"\x05ERROR\x02hi--").unwrap(),
+            Command::Error {
+                reason: "hi".into()
+            }
+        );
+        assert_eq!(
+            parse(b"\x05READY").unwrap(),
+            Command::Ready(Metadata::new())
+        );
     }
 
     #[test]
     fn parse_malformed() {
-        assert!(matches!(parse(b""), Err(ProtocolError::MalformedCommand(_))));
-        assert!(matches!(parse(b"\x00"), Err(ProtocolError::MalformedCommand(_))));
-        assert!(matches!(parse(b"\x05READ"), Err(ProtocolError::MalformedCommand(_))));
-        assert!(matches!(parse(b"\xffX"), Err(ProtocolError::MalformedCommand(_))));
-        assert!(matches!(parse(b"\x04PING"), Err(ProtocolError::MalformedCommand(_))));
-        assert!(matches!(parse(b"\x04PING\x00"), Err(ProtocolError::MalformedCommand(_))));
+        assert!(matches!(
+            parse(b""),
+            Err(ProtocolError::MalformedCommand(_))
+        ));
+        assert!(matches!(
+            parse(b"\x00"),
+            Err(ProtocolError::MalformedCommand(_))
+        ));
+        assert!(matches!(
+            parse(b"\x05READ"),
+            Err(ProtocolError::MalformedCommand(_))
+        ));
+        assert!(matches!(
+            parse(b"\xffX"),
+            Err(ProtocolError::MalformedCommand(_))
+        ));
+        assert!(matches!(
+            parse(b"\x04PING"),
+            Err(ProtocolError::MalformedCommand(_))
+        ));
+        assert!(matches!(
+            parse(b"\x04PING\x00"),
+            Err(ProtocolError::MalformedCommand(_))
+        ));
         assert!(matches!(
             parse(b"\x04PING\x00\x00012345678901234567"),
             Err(ProtocolError::MalformedCommand(_))
         ));
         assert!(parse(b"\x04PING\x00\x000123456789012345").is_ok());
         assert_eq!(parse(b"\x05ERROR"), Err(ProtocolError::MalformedError));
-        assert_eq!(parse(b"\x05ERROR\x05abc"), Err(ProtocolError::MalformedError));
-        assert_eq!(parse(b"\x05READY\x05abc"), Err(ProtocolError::InvalidMetadata));
+        assert_eq!(
+            parse(b"\x05ERROR\x05abc"),
+            Err(ProtocolError::MalformedError)
+        );
+        assert_eq!(
+            parse(b"\x05READY\x05abc"),
+            Err(ProtocolError::InvalidMetadata)
+        );
     }
 
     #[test]
     fn encode_truncates_what_cannot_be_encoded() {
-        let e = enc(&Command::Error { reason: Bytes::from(vec![b'r'; 300]) });
-        assert_eq!(parse(&e[9..]).unwrap(), Command::Error { reason: Bytes::from(vec![b'r'; 255]) });
-        let p = enc(&Command::Ping { ttl_deciseconds: 1, context: Bytes::from(vec![1u8; 20]) });
+        let e = enc(&Command::Error {
+            reason: Bytes::from(vec![b'r'; 300]),
+        });
+        assert_eq!(
+            parse(&e[9..]).unwrap(),
+            Command::Error {
+                reason: Bytes::from(vec![b'r'; 255])
+            }
+        );
+        let p = enc(&Command::Ping {
+            ttl_deciseconds: 1,
+            context: Bytes::from(vec![1u8; 20]),
+        });
         assert_eq!(
             parse(&p[2..]).unwrap(),
-            Command::Ping { ttl_deciseconds: 1, context: Bytes::from(vec![1u8; 16]) }
+            Command::Ping {
+                ttl_deciseconds: 1,
+                context: Bytes::from(vec![1u8; 16])
+            }
         );
     }
 }

@@ -161,7 +161,10 @@ impl fmt::Display for ProtocolError {
             ProtocolError::UnexpectedCommand => f.write_str("unexpected command"),
             ProtocolError::InvalidSequence => f.write_str("invalid message sequence"),
             ProtocolError::IncompatibleSocketType { local, peer_name } => {
-                write!(f, "socket type {local} cannot talk to peer socket type '{peer_name}'")
+                write!(
+                    f,
+                    "socket type {local} cannot talk to peer socket type '{peer_name}'"
+                )
             }
             ProtocolError::PeerError { reason } => write!(f, "peer sent ERROR: {reason}"),
         }
@@ -189,8 +192,14 @@ mod tests {
             peer_name: "PUB".into(),
         };
         assert_eq!(e.code(), 0x1000_0018);
-        assert_eq!(e.to_string(), "socket type REQ cannot talk to peer socket type 'PUB'");
-        assert_eq!(ProtocolError::PeerError { reason: "x".into() }.code(), 0x1000_0000);
+        assert_eq!(
+            e.to_string(),
+            "socket type REQ cannot talk to peer socket type 'PUB'"
+        );
+        assert_eq!(
+            ProtocolError::PeerError { reason: "x".into() }.code(),
+            0x1000_0000
+        );
         assert_eq!(
             ProtocolError::UnsupportedVersion { major: 2, minor: 0 }.to_string(),
             "peer speaks unsupported ZMTP 2.0"

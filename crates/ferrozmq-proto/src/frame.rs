@@ -67,7 +67,10 @@ impl FrameDecoder {
     /// (`ZMQ_MAXMSGSIZE`; `None` = unlimited, though never above 2^63-1).
     /// The limit applies to message and command frames alike, as in libzmq.
     pub fn new(max_msg_size: Option<u64>) -> Self {
-        FrameDecoder { max_msg_size, max_command_size: None }
+        FrameDecoder {
+            max_msg_size,
+            max_command_size: None,
+        }
     }
 
     /// Adds a further limit for command frames only (the handshake uses this
@@ -93,7 +96,10 @@ impl FrameDecoder {
         };
         let command = flags & FLAG_COMMAND != 0;
         let (header_len, body_len) = if flags & FLAG_LONG != 0 {
-            match buf.get(1..LONG_HEADER_LEN).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+            match buf
+                .get(1..LONG_HEADER_LEN)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            {
                 Some(size) => (LONG_HEADER_LEN, u64::from_be_bytes(size)),
                 None => return Ok(None),
             }
@@ -116,7 +122,10 @@ impl FrameDecoder {
         let addressable = (usize::MAX - LONG_HEADER_LEN) as u64;
         max = max.min(addressable);
         if body_len > max {
-            return Err(ProtocolError::FrameTooLarge { size: body_len, max });
+            return Err(ProtocolError::FrameTooLarge {
+                size: body_len,
+                max,
+            });
         }
         Ok(Some(FrameHeader {
             more: flags & FLAG_MORE != 0,
@@ -135,18 +144,27 @@ impl FrameDecoder {
             return Ok(None);
         };
         // decode_header guarantees body_len + header_len fits in usize.
-        let body_len = usize::try_from(h.body_len)
-            .map_err(|_| ProtocolError::FrameTooLarge { size: h.body_len, max: usize::MAX as u64 })?;
+        let body_len = usize::try_from(h.body_len).map_err(|_| ProtocolError::FrameTooLarge {
+            size: h.body_len,
+            max: usize::MAX as u64,
+        })?;
         let total = h
             .header_len
             .checked_add(body_len)
-            .ok_or(ProtocolError::FrameTooLarge { size: h.body_len, max: usize::MAX as u64 })?;
+            .ok_or(ProtocolError::FrameTooLarge {
+                size: h.body_len,
+                max: usize::MAX as u64,
+            })?;
         if buf.len() < total {
             return Ok(None);
         }
         buf.advance(h.header_len);
         let body = buf.split_to(body_len).freeze();
-        Ok(Some(Frame { more: h.more, command: h.command, body }))
+        Ok(Some(Frame {
+            more: h.more,
+            command: h.command,
+            body,
+        }))
     }
 }
 
@@ -201,7 +219,10 @@ mod tests {
         assert_eq!(hdr(false, true, 255), [0x04, 0xff]);
         assert_eq!(hdr(false, false, 256), [0x02, 0, 0, 0, 0, 0, 0, 1, 0]);
         assert_eq!(hdr(true, false, 256), [0x03, 0, 0, 0, 0, 0, 0, 1, 0]);
-        assert_eq!(hdr(false, true, 0x0102_0304_0506_0708), [0x06, 1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(
+            hdr(false, true, 0x0102_0304_0506_0708),
+            [0x06, 1, 2, 3, 4, 5, 6, 7, 8]
+        );
     }
 
     #[test]
@@ -212,7 +233,14 @@ mod tests {
         buf.put_slice(b"\x00");
         let d = FrameDecoder::new(None);
         let f = d.decode(&mut buf).unwrap().unwrap();
-        assert_eq!(f, Frame { more: true, command: false, body: "abc".into() });
+        assert_eq!(
+            f,
+            Frame {
+                more: true,
+                command: false,
+                body: "abc".into()
+            }
+        );
         let f = d.decode(&mut buf).unwrap().unwrap();
         assert!(!f.more && f.body.len() == 300);
         assert_eq!(d.decode(&mut buf).unwrap(), None);
@@ -242,7 +270,10 @@ mod tests {
         assert_eq!(buf.len(), 9);
         assert_eq!(buf.capacity(), cap);
         for n in 0..9 {
-            assert_eq!(d.decode_header(&b"\x02\0\0\0\0\0\0\0\x05"[..n]).unwrap(), None);
+            assert_eq!(
+                d.decode_header(&b"\x02\0\0\0\0\0\0\0\x05"[..n]).unwrap(),
+                None
+            );
         }
     }
 
@@ -262,7 +293,10 @@ mod tests {
         let mut huge = BytesMut::from(&b"\x02\x80\0\0\0\0\0\0\0"[..]);
         assert_eq!(
             unlimited.decode(&mut huge),
-            Err(ProtocolError::FrameTooLarge { size: 1 << 63, max: MAX_FRAME_BODY })
+            Err(ProtocolError::FrameTooLarge {
+                size: 1 << 63,
+                max: MAX_FRAME_BODY
+            })
         );
         let mut max = BytesMut::from(&b"\x06\xff\xff\xff\xff\xff\xff\xff\xff"[..]);
         assert!(matches!(

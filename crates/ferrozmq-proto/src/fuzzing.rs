@@ -27,18 +27,18 @@ pub fn fuzz_frame_decoder(data: &[u8]) {
         2 => Some(u64::from(ctl) * 1024),
         _ => Some(u64::MAX),
     };
-    let decoder = FrameDecoder::new(limit).with_command_limit(if ctl & 0x80 != 0 {
-        Some(64)
-    } else {
-        None
-    });
+    let decoder =
+        FrameDecoder::new(limit).with_command_limit(if ctl & 0x80 != 0 { Some(64) } else { None });
     let mut buf = BytesMut::from(rest);
     loop {
         let before = buf.len();
         let header = decoder.decode_header(&buf);
         match decoder.decode(&mut buf) {
             Ok(Some(frame)) => {
-                let h = header.ok().flatten().expect("decode succeeded but header did not");
+                let h = header
+                    .ok()
+                    .flatten()
+                    .expect("decode succeeded but header did not");
                 assert_eq!(before - buf.len(), h.header_len + frame.body.len());
                 assert_eq!(h.body_len, frame.body.len() as u64);
                 if let Some(max) = limit {
@@ -75,7 +75,10 @@ fn check_command_round_trip(body: &bytes::Bytes) {
     };
     let mut out = BytesMut::new();
     cmd.encode(&mut out);
-    assert_eq!(out.len() - cmd.body_len(), if cmd.body_len() > 255 { 9 } else { 2 });
+    assert_eq!(
+        out.len() - cmd.body_len(),
+        if cmd.body_len() > 255 { 9 } else { 2 }
+    );
     let frame = FrameDecoder::new(None)
         .decode(&mut out)
         .expect("re-encoded command must decode")
@@ -140,7 +143,10 @@ pub fn fuzz_handshake(data: &[u8]) -> HandshakeOutcome {
                 assert!(!hs.has_pending_output());
                 let before = input.len();
                 input.extend_from_slice(b"\x00\x00");
-                assert!(matches!(hs.feed(&mut input), Ok(HandshakeStatus::Complete(_))));
+                assert!(matches!(
+                    hs.feed(&mut input),
+                    Ok(HandshakeStatus::Complete(_))
+                ));
                 assert_eq!(input.len(), before + 2);
                 return HandshakeOutcome::Complete;
             }

@@ -88,7 +88,9 @@ impl MechanismName {
     /// The mechanism whose 20-octet field is exactly `b` (libzmq compares all
     /// 20 octets with `memcmp`); `None` for anything else.
     pub fn parse(b: &[u8; 20]) -> Option<MechanismName> {
-        [MechanismName::Null].into_iter().find(|m| &m.as_bytes() == b)
+        [MechanismName::Null]
+            .into_iter()
+            .find(|m| &m.as_bytes() == b)
     }
 }
 

@@ -49,9 +49,9 @@ pub const MAX_HANDSHAKE_COMMAND_SIZE: u64 = 64 * 1024;
 /// announcing one of those that is not ours is a mechanism *mismatch*,
 /// anything else an *unknown* mechanism. Both close the connection.
 fn is_standard_mechanism(field: &[u8; 20]) -> bool {
-    [&b"NULL"[..], b"PLAIN", b"CURVE", b"GSSAPI"].iter().any(|name| {
-        field.starts_with(name) && field[name.len()..].iter().all(|&b| b == 0)
-    })
+    [&b"NULL"[..], b"PLAIN", b"CURVE", b"GSSAPI"]
+        .iter()
+        .any(|name| field.starts_with(name) && field[name.len()..].iter().all(|&b| b == 0))
 }
 
 /// What the local side of a handshake is.
@@ -106,7 +106,7 @@ pub struct PeerInfo {
 }
 
 /// Result of [`Handshake::feed`].
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HandshakeStatus {
     /// More input (or sending our output) is needed.
     InProgress,
@@ -150,10 +150,15 @@ impl Handshake {
         let mut local_greeting = [0u8; GREETING_LEN];
         let routing_id_len = config.routing_id.as_ref().map_or(0, |r| r.len());
         // as-server is always 0 on the wire, as libzmq sends it (reference §5.1).
-        encode_greeting(MechanismName::Null, false, routing_id_len, &mut local_greeting);
-        let cap = config
-            .max_msg_size
-            .map_or(MAX_HANDSHAKE_COMMAND_SIZE, |m| m.min(MAX_HANDSHAKE_COMMAND_SIZE));
+        encode_greeting(
+            MechanismName::Null,
+            false,
+            routing_id_len,
+            &mut local_greeting,
+        );
+        let cap = config.max_msg_size.map_or(MAX_HANDSHAKE_COMMAND_SIZE, |m| {
+            m.min(MAX_HANDSHAKE_COMMAND_SIZE)
+        });
         Handshake {
             decoder: FrameDecoder::new(config.max_msg_size).with_command_limit(Some(cap)),
             config,
@@ -191,7 +196,10 @@ impl Handshake {
     pub fn has_pending_output(&self) -> bool {
         !matches!(self.state, State::Failed(_))
             && (self.greeting_sent < self.greeting_allowed
-                || self.mechanism.as_ref().is_some_and(|m| m.has_pending_output()))
+                || self
+                    .mechanism
+                    .as_ref()
+                    .is_some_and(|m| m.has_pending_output()))
     }
 
     /// Consumes handshake bytes from the front of `input` (leaving any bytes
@@ -340,10 +348,42 @@ impl Handshake {
                     self.config.routing_id.as_ref(),
                     &self.config.metadata,
                 );
-                self.mechanism = Some(Box::new(NullMechanism::new(self.config.socket_type, &props)));
+                self.mechanism = Some(Box::new(NullMechanism::new(
+                    self.config.socket_type,
+                    &props,
+                )));
                 Ok(())
             }
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handshake_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Handshake>();
+        assert_send_sync::<HandshakeConfig>();
+        assert_send_sync::<PeerInfo>();
+    }
+
+    #[test]
+    fn standard_mechanism_names() {
+        let field = |name: &[u8]| {
+            let mut f = [0u8; 20];
+            f[..name.len()].copy_from_slice(name);
+            f
+        };
+        assert!(is_standard_mechanism(&field(b"PLAIN")));
+        assert!(is_standard_mechanism(&field(b"GSSAPI")));
+        assert!(!is_standard_mechanism(&field(b"PLAINX")));
+        assert!(!is_standard_mechanism(&field(b"")));
+        let mut trailing = field(b"CURVE");
+        trailing[19] = 1;
+        assert!(!is_standard_mechanism(&trailing));
     }
 }

@@ -23,7 +23,7 @@ pub const PROPERTY_IDENTITY: &str = "Identity";
 /// The handshake driver hands it every frame the peer sends until
 /// [`Mechanism::peer_metadata`] returns `Some`, and drains
 /// [`Mechanism::poll_transmit`] whenever it is asked for output.
-pub(crate) trait Mechanism: Debug + Send {
+pub(crate) trait Mechanism: Debug + Send + Sync {
     /// Appends whole command frames that must be sent now.
     fn poll_transmit(&mut self, out: &mut BytesMut);
     /// Whether [`Mechanism::poll_transmit`] would append anything.
@@ -47,7 +47,10 @@ pub(crate) fn basic_properties(
 ) -> Metadata {
     let mut m = Metadata::new();
     m.insert(PROPERTY_SOCKET_TYPE, socket_type.wire_name());
-    if matches!(socket_type, SocketType::Req | SocketType::Dealer | SocketType::Router) {
+    if matches!(
+        socket_type,
+        SocketType::Req | SocketType::Dealer | SocketType::Router
+    ) {
         m.insert(PROPERTY_IDENTITY, routing_id.cloned().unwrap_or_default());
     }
     for (name, value) in extra.iter() {
@@ -108,7 +111,11 @@ impl NullMechanism {
     pub(crate) fn new(local: SocketType, properties: &Metadata) -> Self {
         let mut ready = BytesMut::new();
         Command::Ready(properties.clone()).encode(&mut ready);
-        NullMechanism { local, ready: Some(ready), peer: None }
+        NullMechanism {
+            local,
+            ready: Some(ready),
+            peer: None,
+        }
     }
 }
 
@@ -171,10 +178,17 @@ mod tests {
     #[test]
     fn socket_type_check() {
         let mut m = Metadata::new();
-        assert_eq!(check_peer_socket_type(SocketType::Req, &m), Err(ProtocolError::InvalidMetadata));
+        assert_eq!(
+            check_peer_socket_type(SocketType::Req, &m),
+            Err(ProtocolError::InvalidMetadata)
+        );
         m.insert("Socket-Type", "REP");
-        assert_eq!(check_peer_socket_type(SocketType::Req, &m), Ok(SocketType::Rep));
-        let dup = Metadata::parse(b"\x0bSocket-Type\0\0\0\x03REP\x0bsocket-type\0\0\0\x03PUB").unwrap();
+        assert_eq!(
+            check_peer_socket_type(SocketType::Req, &m),
+            Ok(SocketType::Rep)
+        );
+        let dup =
+            Metadata::parse(b"\x0bSocket-Type\0\0\0\x03REP\x0bsocket-type\0\0\0\x03PUB").unwrap();
         assert!(matches!(
             check_peer_socket_type(SocketType::Req, &dup),
             Err(ProtocolError::IncompatibleSocketType { .. })

@@ -66,7 +66,11 @@ impl Metadata {
         if !is_valid_name(name.as_bytes()) || value.len() > MAX_VALUE_LEN {
             return Err(ProtocolError::InvalidMetadata);
         }
-        match self.entries.iter().position(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        match self
+            .entries
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
             Some(i) => {
                 self.entries[i] = (name.to_owned(), value);
                 let mut j = 0usize;
@@ -147,8 +151,12 @@ impl Metadata {
         while pos < data.len() {
             let name_len = usize::from(data[pos]);
             pos += 1;
-            let name_end = pos.checked_add(name_len).ok_or(ProtocolError::InvalidMetadata)?;
-            let name = data.get(pos..name_end).ok_or(ProtocolError::InvalidMetadata)?;
+            let name_end = pos
+                .checked_add(name_len)
+                .ok_or(ProtocolError::InvalidMetadata)?;
+            let name = data
+                .get(pos..name_end)
+                .ok_or(ProtocolError::InvalidMetadata)?;
             if !is_valid_name(name) {
                 return Err(ProtocolError::InvalidMetadata);
             }
@@ -165,7 +173,9 @@ impl Metadata {
                 return Err(ProtocolError::InvalidMetadata);
             }
             pos = len_end;
-            let value_end = pos.checked_add(value_len).ok_or(ProtocolError::InvalidMetadata)?;
+            let value_end = pos
+                .checked_add(value_len)
+                .ok_or(ProtocolError::InvalidMetadata)?;
             if value_end > data.len() {
                 return Err(ProtocolError::InvalidMetadata);
             }
@@ -224,19 +234,23 @@ mod tests {
     #[test]
     fn parse_rejects_lies() {
         let bad: &[&[u8]] = &[
-            b"\x05ab",                       // name runs past the end
-            b"\x00\0\0\0\0",                 // empty name
-            b"\x02a b\0\0\0\0",              // name length 2 but then junk
-            b"\x03a b\0\0\0\0",              // space in name
-            b"\x01\xff\0\0\0\0",             // non-ASCII name
-            b"\x01a\0\0\0",                  // value length truncated
-            b"\x01a\0\0\0\x05abc",           // value runs past the end
-            b"\x01a\xff\xff\xff\xff",        // 4 GiB value declared
-            b"\x01a\x80\0\0\0",              // > 2^31-1
-            b"\x01a\0\0\0\0\x01",            // trailing byte
+            b"\x05ab",                // name runs past the end
+            b"\x00\0\0\0\0",          // empty name
+            b"\x02a b\0\0\0\0",       // name length 2 but then junk
+            b"\x03a b\0\0\0\0",       // space in name
+            b"\x01\xff\0\0\0\0",      // non-ASCII name
+            b"\x01a\0\0\0",           // value length truncated
+            b"\x01a\0\0\0\x05abc",    // value runs past the end
+            b"\x01a\xff\xff\xff\xff", // 4 GiB value declared
+            b"\x01a\x80\0\0\0",       // > 2^31-1
+            b"\x01a\0\0\0\0\x01",     // trailing byte
         ];
         for b in bad {
-            assert_eq!(Metadata::parse(b), Err(ProtocolError::InvalidMetadata), "{b:?}");
+            assert_eq!(
+                Metadata::parse(b),
+                Err(ProtocolError::InvalidMetadata),
+                "{b:?}"
+            );
         }
         assert_eq!(Metadata::parse(b"").unwrap(), Metadata::new());
         assert!(Metadata::parse(b"\x07X-a.b+_\0\0\0\0").is_ok());

@@ -133,7 +133,9 @@ impl SocketType {
     /// case-sensitive, as libzmq's `strequals` in `check_socket_type` is, so
     /// "dealer" from a peer is not a DEALER.
     pub fn from_wire_name(name: &[u8]) -> Option<SocketType> {
-        ALL.iter().copied().find(|t| t.wire_name().as_bytes() == name)
+        ALL.iter()
+            .copied()
+            .find(|t| t.wire_name().as_bytes() == name)
     }
 
     /// Whether a socket of type `self` accepts a peer of type `peer`: libzmq's
@@ -195,7 +197,11 @@ impl FromStr for SocketType {
     /// names plus libzmq's legacy aliases "upstream" (PULL), "downstream"
     /// (PUSH), "xreq" (DEALER) and "xrep" (ROUTER).
     fn from_str(s: &str) -> Result<SocketType, UnknownSocketType> {
-        if let Some(t) = ALL.iter().copied().find(|t| t.wire_name().eq_ignore_ascii_case(s)) {
+        if let Some(t) = ALL
+            .iter()
+            .copied()
+            .find(|t| t.wire_name().eq_ignore_ascii_case(s))
+        {
             return Ok(t);
         }
         let alias = [
@@ -237,7 +243,10 @@ mod tests {
     #[test]
     fn wire_names_exact() {
         for t in SocketType::ALL {
-            assert_eq!(SocketType::from_wire_name(t.wire_name().as_bytes()), Some(t));
+            assert_eq!(
+                SocketType::from_wire_name(t.wire_name().as_bytes()),
+                Some(t)
+            );
             assert_eq!(t.to_string(), t.wire_name());
         }
         assert_eq!(SocketType::from_wire_name(b"dealer"), None);
@@ -263,7 +272,11 @@ mod tests {
         use SocketType::*;
         for a in SocketType::ALL {
             for b in SocketType::ALL {
-                assert_eq!(a.is_compatible_with(b), b.is_compatible_with(a), "{a} vs {b}");
+                assert_eq!(
+                    a.is_compatible_with(b),
+                    b.is_compatible_with(a),
+                    "{a} vs {b}"
+                );
             }
         }
         assert!(Req.is_compatible_with(Rep));

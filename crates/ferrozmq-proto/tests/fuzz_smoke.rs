@@ -39,7 +39,18 @@ impl Rng {
 }
 
 const INTERESTING: [u8; 10] = [0x00, 0x01, 0x02, 0x03, 0x04, 0x06, 0x7f, 0x80, 0xfe, 0xff];
-const NAMES: [&str; 10] = ["READY", "ERROR", "PING", "PONG", "SUBSCRIBE", "CANCEL", "JOIN", "Socket-Type", "Identity", "X-a"];
+const NAMES: [&str; 10] = [
+    "READY",
+    "ERROR",
+    "PING",
+    "PONG",
+    "SUBSCRIBE",
+    "CANCEL",
+    "JOIN",
+    "Socket-Type",
+    "Identity",
+    "X-a",
+];
 
 fn random_command(rng: &mut Rng) -> Command {
     let small = |rng: &mut Rng, n: usize| {
@@ -60,11 +71,18 @@ fn random_command(rng: &mut Rng) -> Command {
             }
             Command::Ready(m)
         }
-        1 => Command::Error { reason: small(rng, 300) },
+        1 => Command::Error {
+            reason: small(rng, 300),
+        },
         2 => Command::Subscribe(small(rng, 300)),
         3 => Command::Cancel(small(rng, 30)),
-        4 => Command::Ping { ttl_deciseconds: rng.next() as u16, context: small(rng, 20) },
-        5 => Command::Pong { context: small(rng, 20) },
+        4 => Command::Ping {
+            ttl_deciseconds: rng.next() as u16,
+            context: small(rng, 20),
+        },
+        5 => Command::Pong {
+            context: small(rng, 20),
+        },
         _ => Command::Unknown {
             name: Bytes::copy_from_slice(NAMES[rng.below(NAMES.len())].as_bytes()),
             data: small(rng, 50),
@@ -78,8 +96,11 @@ fn random_command(rng: &mut Rng) -> Command {
 /// often completes and the post-READY paths run too.
 fn valid_stream(rng: &mut Rng, ctl: u8) -> Vec<u8> {
     let local = SocketType::ALL[usize::from(ctl & 0x1f) % 21];
-    let compatible: Vec<SocketType> =
-        SocketType::ALL.iter().copied().filter(|t| local.is_compatible_with(*t)).collect();
+    let compatible: Vec<SocketType> = SocketType::ALL
+        .iter()
+        .copied()
+        .filter(|t| local.is_compatible_with(*t))
+        .collect();
     let mut out = BytesMut::new();
     let mut g = [0u8; 64];
     encode_greeting(MechanismName::Null, false, rng.below(300), &mut g);
@@ -158,7 +179,10 @@ fn run_one(data: &[u8], seed: u64, iteration: u64) -> HandshakeOutcome {
         Ok(outcome) => outcome,
         Err(_) => {
             let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
-            panic!("fuzz crash: seed {seed:#x} iteration {iteration}, input ({} bytes): {hex}", data.len());
+            panic!(
+                "fuzz crash: seed {seed:#x} iteration {iteration}, input ({} bytes): {hex}",
+                data.len()
+            );
         }
     }
 }
@@ -212,6 +236,9 @@ fn fuzz_smoke() {
     );
     // The generator must reach both ends of the state machine.
     if n > 10_000 {
-        assert!(complete > 0 && failed > 0, "fuzz smoke is not reaching deep states");
+        assert!(
+            complete > 0 && failed > 0,
+            "fuzz smoke is not reaching deep states"
+        );
     }
 }

@@ -5,7 +5,8 @@ use bytes::{Bytes, BytesMut};
 use ferrozmq_proto::*;
 
 /// libzmq testutil.hpp `zmtp_ready_dealer` (43 bytes).
-const READY_DEALER: &[u8] = b"\x04\x29\x05READY\x0bSocket-Type\x00\x00\x00\x06DEALER\x08Identity\x00\x00\x00\x00";
+const READY_DEALER: &[u8] =
+    b"\x04\x29\x05READY\x0bSocket-Type\x00\x00\x00\x06DEALER\x08Identity\x00\x00\x00\x00";
 /// libzmq testutil.hpp `zmtp_ready_xpub` (28 bytes).
 const READY_XPUB: &[u8] = b"\x04\x1a\x05READY\x0bSocket-Type\x00\x00\x00\x04XPUB";
 /// libzmq testutil.hpp `zmtp_ready_sub` (27 bytes).
@@ -30,7 +31,10 @@ fn ready_for(socket_type: SocketType) -> Vec<u8> {
     let mut hs = Handshake::new(HandshakeConfig::new(socket_type));
     let mut out = BytesMut::new();
     let mut input = BytesMut::from(&libzmq_null_greeting()[..]);
-    assert!(matches!(hs.feed(&mut input), Ok(HandshakeStatus::InProgress)));
+    assert!(matches!(
+        hs.feed(&mut input),
+        Ok(HandshakeStatus::InProgress)
+    ));
     hs.poll_transmit(&mut out);
     assert_eq!(&out[..64], &libzmq_null_greeting()[..]);
     out[64..].to_vec()
@@ -62,7 +66,10 @@ fn ready_command_encoding() {
     let mut out = BytesMut::new();
     Command::Ready(m.clone()).encode(&mut out);
     assert_eq!(&out[..], READY_ROUTER_NO_IDENTITY);
-    assert_eq!(Command::parse(&Bytes::copy_from_slice(&out[2..])).unwrap(), Command::Ready(m));
+    assert_eq!(
+        Command::parse(&Bytes::copy_from_slice(&out[2..])).unwrap(),
+        Command::Ready(m)
+    );
 
     let mut m = Metadata::new();
     m.insert("Socket-Type", "DEALER");
@@ -103,7 +110,10 @@ fn frame_headers() {
     assert_eq!(&out[..2], b"\x00\x00");
     assert_eq!(&out[2..6], b"\x01\x02hi");
     assert_eq!(&out[6..8], b"\x00\xff");
-    assert_eq!(&out[8 + 255..8 + 255 + 9], b"\x02\x00\x00\x00\x00\x00\x00\x01\x00");
+    assert_eq!(
+        &out[8 + 255..8 + 255 + 9],
+        b"\x02\x00\x00\x00\x00\x00\x00\x01\x00"
+    );
     assert_eq!(out.len(), 2 + 4 + 2 + 255 + 9 + 256);
 
     let mut h = [0u8; 9];
@@ -114,24 +124,51 @@ fn frame_headers() {
 #[test]
 fn commands() {
     let cases: Vec<(Command, &[u8])> = vec![
-        (Command::Subscribe(Bytes::from_static(b"topic")), b"\x04\x0f\x09SUBSCRIBEtopic"),
-        (Command::Cancel(Bytes::from_static(b"topic")), b"\x04\x0c\x06CANCELtopic"),
         (
-            Command::Ping { ttl_deciseconds: 300, context: Bytes::new() },
+            Command::Subscribe(Bytes::from_static(b"topic")),
+            b"\x04\x0f\x09SUBSCRIBEtopic",
+        ),
+        (
+            Command::Cancel(Bytes::from_static(b"topic")),
+            b"\x04\x0c\x06CANCELtopic",
+        ),
+        (
+            Command::Ping {
+                ttl_deciseconds: 300,
+                context: Bytes::new(),
+            },
             b"\x04\x07\x04PING\x01\x2c",
         ),
         (
-            Command::Ping { ttl_deciseconds: 0, context: Bytes::from_static(b"0123456789abcdef") },
+            Command::Ping {
+                ttl_deciseconds: 0,
+                context: Bytes::from_static(b"0123456789abcdef"),
+            },
             b"\x04\x17\x04PING\x00\x000123456789abcdef",
         ),
-        (Command::Pong { context: Bytes::new() }, b"\x04\x05\x04PONG"),
-        (Command::Pong { context: Bytes::from_static(b"ctx") }, b"\x04\x08\x04PONGctx"),
         (
-            Command::Error { reason: Bytes::from_static(b"Invalid socket type") },
+            Command::Pong {
+                context: Bytes::new(),
+            },
+            b"\x04\x05\x04PONG",
+        ),
+        (
+            Command::Pong {
+                context: Bytes::from_static(b"ctx"),
+            },
+            b"\x04\x08\x04PONGctx",
+        ),
+        (
+            Command::Error {
+                reason: Bytes::from_static(b"Invalid socket type"),
+            },
             b"\x04\x1a\x05ERROR\x13Invalid socket type",
         ),
         (
-            Command::Unknown { name: Bytes::from_static(b"JOIN"), data: Bytes::from_static(b"g") },
+            Command::Unknown {
+                name: Bytes::from_static(b"JOIN"),
+                data: Bytes::from_static(b"g"),
+            },
             b"\x04\x06\x04JOINg",
         ),
     ];
@@ -139,7 +176,11 @@ fn commands() {
         let mut out = BytesMut::new();
         cmd.encode(&mut out);
         assert_eq!(&out[..], wire, "{cmd:?}");
-        assert_eq!(usize::from(wire[1]), wire.len() - 2, "length byte of {cmd:?}");
+        assert_eq!(
+            usize::from(wire[1]),
+            wire.len() - 2,
+            "length byte of {cmd:?}"
+        );
         let frame = FrameDecoder::new(None).decode(&mut out).unwrap().unwrap();
         assert!(frame.command && !frame.more);
         assert_eq!(Command::parse(&frame.body).unwrap(), cmd);
@@ -153,6 +194,9 @@ fn metadata_wire_format() {
     m.insert("Identity", Bytes::from_static(b"\x01\x02"));
     let mut out = BytesMut::new();
     m.encode(&mut out);
-    assert_eq!(&out[..], b"\x0bSocket-Type\x00\x00\x00\x06DEALER\x08Identity\x00\x00\x00\x02\x01\x02");
+    assert_eq!(
+        &out[..],
+        b"\x0bSocket-Type\x00\x00\x00\x06DEALER\x08Identity\x00\x00\x00\x02\x01\x02"
+    );
     assert_eq!(m.encoded_len(), out.len());
 }

@@ -30,7 +30,10 @@ fn ready(props: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// Feeds `stream` into a fresh handshake for `socket_type`, all at once.
-fn feed_all(config: HandshakeConfig, stream: &[u8]) -> (Handshake, Result<HandshakeStatus, ProtocolError>, BytesMut) {
+fn feed_all(
+    config: HandshakeConfig,
+    stream: &[u8],
+) -> (Handshake, Result<HandshakeStatus, ProtocolError>, BytesMut) {
     let mut hs = Handshake::new(config);
     let mut input = BytesMut::from(stream);
     let r = hs.feed(&mut input);
@@ -57,7 +60,11 @@ fn drive(
     b_cfg: HandshakeConfig,
     chunk: usize,
     a_extra: &[u8],
-) -> (Result<PeerInfo, ProtocolError>, Result<PeerInfo, ProtocolError>, BytesMut) {
+) -> (
+    Result<PeerInfo, ProtocolError>,
+    Result<PeerInfo, ProtocolError>,
+    BytesMut,
+) {
     let mut a = Handshake::new(a_cfg);
     let mut b = Handshake::new(b_cfg);
     let (mut a_wire, mut b_wire) = (BytesMut::new(), BytesMut::new());
@@ -92,7 +99,8 @@ fn drive(
         if a_res.is_some() && b_res.is_some() && a_wire.is_empty() && b_wire.is_empty() {
             break;
         }
-        if a_res.as_ref().is_some_and(|r| r.is_err()) || b_res.as_ref().is_some_and(|r| r.is_err()) {
+        if a_res.as_ref().is_some_and(|r| r.is_err()) || b_res.as_ref().is_some_and(|r| r.is_err())
+        {
             if a_res.is_some() && b_res.is_some() {
                 break;
             }
@@ -122,11 +130,21 @@ fn dealer_router_in_one_go_and_byte_at_a_time() {
         let pb = rb.unwrap();
         assert_eq!(pa.socket_type, SocketType::Router);
         assert_eq!(pa.version, ZmtpVersion::V3_1);
-        assert_eq!(pa.routing_id.as_deref(), Some(&b""[..]), "ROUTER sends an empty Identity");
+        assert_eq!(
+            pa.routing_id.as_deref(),
+            Some(&b""[..]),
+            "ROUTER sends an empty Identity"
+        );
         assert_eq!(pb.socket_type, SocketType::Dealer);
         assert_eq!(pb.routing_id.as_deref(), Some(&b"client-1"[..]));
-        assert_eq!(pb.metadata.get("x-hello").map(|v| &v[..]), Some(&b"world"[..]));
-        assert_eq!(pb.metadata.get("Socket-Type").map(|v| &v[..]), Some(&b"DEALER"[..]));
+        assert_eq!(
+            pb.metadata.get("x-hello").map(|v| &v[..]),
+            Some(&b"world"[..])
+        );
+        assert_eq!(
+            pb.metadata.get("Socket-Type").map(|v| &v[..]),
+            Some(&b"DEALER"[..])
+        );
     }
 }
 
@@ -139,8 +157,14 @@ fn every_compatible_pair_completes() {
                 assert_eq!(ra.unwrap().socket_type, b);
                 assert_eq!(rb.unwrap().socket_type, a);
             } else {
-                assert!(matches!(ra, Err(ProtocolError::IncompatibleSocketType { .. })), "{a} {b}");
-                assert!(matches!(rb, Err(ProtocolError::IncompatibleSocketType { .. })), "{a} {b}");
+                assert!(
+                    matches!(ra, Err(ProtocolError::IncompatibleSocketType { .. })),
+                    "{a} {b}"
+                );
+                assert!(
+                    matches!(rb, Err(ProtocolError::IncompatibleSocketType { .. })),
+                    "{a} {b}"
+                );
             }
         }
     }
@@ -179,7 +203,10 @@ fn leftover_frames_after_ready_are_preserved() {
     hs.poll_transmit(&mut out);
     assert!(out.is_empty());
     // Further feeds consume nothing.
-    assert!(matches!(hs.feed(&mut rest), Ok(HandshakeStatus::Complete(_))));
+    assert!(matches!(
+        hs.feed(&mut rest),
+        Ok(HandshakeStatus::Complete(_))
+    ));
     assert_eq!(&rest[..], &frames[..]);
     assert!(hs.is_complete());
 }
@@ -192,11 +219,17 @@ fn greeting_is_sent_in_libzmq_stages() {
     assert_eq!(&out[..], b"\xff\0\0\0\0\0\0\0\x01\x7f");
     out.clear();
     hs.poll_transmit(&mut out);
-    assert!(out.is_empty(), "signature only until the peer's signature arrives");
+    assert!(
+        out.is_empty(),
+        "signature only until the peer's signature arrives"
+    );
 
     let peer = null_greeting();
     let mut input = BytesMut::from(&peer[..9]);
-    assert!(matches!(hs.feed(&mut input), Ok(HandshakeStatus::InProgress)));
+    assert!(matches!(
+        hs.feed(&mut input),
+        Ok(HandshakeStatus::InProgress)
+    ));
     assert!(input.is_empty());
     hs.poll_transmit(&mut out);
     assert!(out.is_empty());
@@ -204,26 +237,40 @@ fn greeting_is_sent_in_libzmq_stages() {
     input.put_slice(&peer[9..10]);
     hs.feed(&mut input).unwrap();
     hs.poll_transmit(&mut out);
-    assert_eq!(&out[..], b"\x03", "major version after the peer's signature");
+    assert_eq!(
+        &out[..],
+        b"\x03",
+        "major version after the peer's signature"
+    );
     out.clear();
 
     input.put_slice(&peer[10..11]);
     hs.feed(&mut input).unwrap();
     hs.poll_transmit(&mut out);
-    assert_eq!(out.len(), 53, "rest of the greeting after the peer's revision byte");
+    assert_eq!(
+        out.len(),
+        53,
+        "rest of the greeting after the peer's revision byte"
+    );
     assert_eq!(&out[..5], b"\x01NULL");
     out.clear();
 
     input.put_slice(&peer[11..63]);
     hs.feed(&mut input).unwrap();
     hs.poll_transmit(&mut out);
-    assert!(out.is_empty(), "READY only once the peer's greeting is complete");
+    assert!(
+        out.is_empty(),
+        "READY only once the peer's greeting is complete"
+    );
 
     input.put_slice(&peer[63..]);
     hs.feed(&mut input).unwrap();
     assert_eq!(hs.peer_version(), Some(ZmtpVersion::V3_1));
     hs.poll_transmit(&mut out);
-    assert_eq!(&out[..], b"\x04\x1a\x05READY\x0bSocket-Type\x00\x00\x00\x04PAIR");
+    assert_eq!(
+        &out[..],
+        b"\x04\x1a\x05READY\x0bSocket-Type\x00\x00\x00\x04PAIR"
+    );
 }
 
 #[test]
@@ -285,7 +332,10 @@ fn truncated_greeting_waits() {
         assert!(rest.is_empty());
         assert!(!hs.is_complete() && !hs.is_failed());
         let mut empty = BytesMut::new();
-        assert!(matches!(hs.feed(&mut empty), Ok(HandshakeStatus::InProgress)));
+        assert!(matches!(
+            hs.feed(&mut empty),
+            Ok(HandshakeStatus::InProgress)
+        ));
     }
     // Greeting done but READY truncated.
     let mut s = g.clone();
@@ -326,17 +376,29 @@ fn incompatible_socket_types() {
     let ea = ra.unwrap_err();
     assert_eq!(
         ea,
-        ProtocolError::IncompatibleSocketType { local: SocketType::Req, peer_name: "PUB".into() }
+        ProtocolError::IncompatibleSocketType {
+            local: SocketType::Req,
+            peer_name: "PUB".into()
+        }
     );
     assert_eq!(ea.code(), error_codes::ZMTP_INVALID_METADATA);
-    assert!(matches!(rb, Err(ProtocolError::IncompatibleSocketType { local: SocketType::Pub, .. })));
+    assert!(matches!(
+        rb,
+        Err(ProtocolError::IncompatibleSocketType {
+            local: SocketType::Pub,
+            ..
+        })
+    ));
 
     // Unknown or lower-case socket type names are not compatible either.
     for bad in [&b"rep"[..], b"BOGUS", b"", b"REP\0"] {
         let mut s = null_greeting();
         s.extend(ready(&[("Socket-Type", bad)]));
         let e = expect_err(SocketType::Req, &s);
-        assert!(matches!(e, ProtocolError::IncompatibleSocketType { .. }), "{bad:?}");
+        assert!(
+            matches!(e, ProtocolError::IncompatibleSocketType { .. }),
+            "{bad:?}"
+        );
     }
 }
 
@@ -344,30 +406,50 @@ fn incompatible_socket_types() {
 fn missing_socket_type_is_invalid_metadata() {
     let mut s = null_greeting();
     s.extend(ready(&[("Identity", b"x")]));
-    assert_eq!(expect_err(SocketType::Dealer, &s), ProtocolError::InvalidMetadata);
+    assert_eq!(
+        expect_err(SocketType::Dealer, &s),
+        ProtocolError::InvalidMetadata
+    );
 }
 
 #[test]
 fn error_command_during_handshake() {
     let mut s = null_greeting();
     let mut out = BytesMut::new();
-    Command::Error { reason: Bytes::from_static(b"go away") }.encode(&mut out);
+    Command::Error {
+        reason: Bytes::from_static(b"go away"),
+    }
+    .encode(&mut out);
     s.extend_from_slice(&out);
     let e = expect_err(SocketType::Pair, &s);
-    assert_eq!(e, ProtocolError::PeerError { reason: "go away".into() });
+    assert_eq!(
+        e,
+        ProtocolError::PeerError {
+            reason: "go away".into()
+        }
+    );
     assert_eq!(e.code(), error_codes::ZMTP_UNSPECIFIED);
 
     let mut s = null_greeting();
     s.extend_from_slice(b"\x04\x08\x05ERROR\x05ab");
-    assert_eq!(expect_err(SocketType::Pair, &s), ProtocolError::MalformedError);
+    assert_eq!(
+        expect_err(SocketType::Pair, &s),
+        ProtocolError::MalformedError
+    );
 }
 
 #[test]
 fn non_ready_first_frame() {
     for cmd in [
-        Command::Ping { ttl_deciseconds: 1, context: Bytes::new() },
+        Command::Ping {
+            ttl_deciseconds: 1,
+            context: Bytes::new(),
+        },
         Command::Subscribe(Bytes::new()),
-        Command::Unknown { name: Bytes::from_static(b"HELLO"), data: Bytes::new() },
+        Command::Unknown {
+            name: Bytes::from_static(b"HELLO"),
+            data: Bytes::new(),
+        },
     ] {
         let mut s = null_greeting();
         let mut out = BytesMut::new();
@@ -380,11 +462,17 @@ fn non_ready_first_frame() {
     // A message frame instead of a command: refused from its header alone.
     let mut s = null_greeting();
     s.extend_from_slice(b"\x00\x05");
-    assert_eq!(expect_err(SocketType::Pair, &s), ProtocolError::UnexpectedCommand);
+    assert_eq!(
+        expect_err(SocketType::Pair, &s),
+        ProtocolError::UnexpectedCommand
+    );
     // A broken command that is not READY/ERROR.
     let mut s = null_greeting();
     s.extend_from_slice(b"\x04\x02\x09X");
-    assert_eq!(expect_err(SocketType::Pair, &s), ProtocolError::UnexpectedCommand);
+    assert_eq!(
+        expect_err(SocketType::Pair, &s),
+        ProtocolError::UnexpectedCommand
+    );
 }
 
 #[test]
@@ -394,14 +482,23 @@ fn ready_over_size_limits() {
     let mut s = null_greeting();
     s.extend(ready(&[("Socket-Type", b"PAIR")]));
     let (_, r, _) = feed_all(cfg, &s);
-    assert_eq!(r.unwrap_err(), ProtocolError::FrameTooLarge { size: 26, max: 10 });
+    assert_eq!(
+        r.unwrap_err(),
+        ProtocolError::FrameTooLarge { size: 26, max: 10 }
+    );
 
     // No limit configured: still capped at MAX_HANDSHAKE_COMMAND_SIZE, and
     // refused as soon as the header arrives.
     let mut s = null_greeting();
     s.extend_from_slice(b"\x06\x00\x00\x00\x00\x00\x01\x00\x01");
     let e = expect_err(SocketType::Pair, &s);
-    assert_eq!(e, ProtocolError::FrameTooLarge { size: 65537, max: MAX_HANDSHAKE_COMMAND_SIZE });
+    assert_eq!(
+        e,
+        ProtocolError::FrameTooLarge {
+            size: 65537,
+            max: MAX_HANDSHAKE_COMMAND_SIZE
+        }
+    );
 
     // Exactly at the cap is fine (and incomplete here).
     let mut s = null_greeting();
@@ -421,7 +518,10 @@ fn huge_declared_lengths() {
             let e = expect_err(SocketType::Pair, &s);
             if flags == 0x06 || len > i64::MAX as u64 {
                 // Over the handshake cap, or over RFC 37's 2^63-1 for any frame.
-                assert!(matches!(e, ProtocolError::FrameTooLarge { size, .. } if size == len), "{e:?}");
+                assert!(
+                    matches!(e, ProtocolError::FrameTooLarge { size, .. } if size == len),
+                    "{e:?}"
+                );
             } else {
                 // A message frame is refused from its header, before its body arrives.
                 assert_eq!(e, ProtocolError::UnexpectedCommand);
@@ -433,11 +533,11 @@ fn huge_declared_lengths() {
 #[test]
 fn ready_metadata_lies() {
     let bodies: &[&[u8]] = &[
-        b"\x05READY\x0bSock",                              // name past end
-        b"\x05READY\x0bSocket-Type\x00\x00\x00",          // value length truncated
-        b"\x05READY\x0bSocket-Type\x00\x00\x00\x09PAIR",  // value past end
-        b"\x05READY\x0bSocket-Type\xff\xff\xff\xffPAIR",  // 4 GiB value
-        b"\x05READY\x00\x00\x00\x00\x00",                 // empty name
+        b"\x05READY\x0bSock",                                // name past end
+        b"\x05READY\x0bSocket-Type\x00\x00\x00",             // value length truncated
+        b"\x05READY\x0bSocket-Type\x00\x00\x00\x09PAIR",     // value past end
+        b"\x05READY\x0bSocket-Type\xff\xff\xff\xffPAIR",     // 4 GiB value
+        b"\x05READY\x00\x00\x00\x00\x00",                    // empty name
         b"\x05READY\x0bSocket-Type\x00\x00\x00\x04PAIR\x01", // trailing byte
     ];
     for body in bodies {

@@ -20,14 +20,17 @@ fn name_strategy() -> impl Strategy<Value = String> {
 }
 
 fn metadata_strategy() -> impl Strategy<Value = Metadata> {
-    prop::collection::vec((name_strategy(), prop::collection::vec(any::<u8>(), 0..300)), 0..6)
-        .prop_map(|props| {
-            let mut m = Metadata::new();
-            for (n, v) in props {
-                m.insert(&n, v);
-            }
-            m
-        })
+    prop::collection::vec(
+        (name_strategy(), prop::collection::vec(any::<u8>(), 0..300)),
+        0..6,
+    )
+    .prop_map(|props| {
+        let mut m = Metadata::new();
+        for (n, v) in props {
+            m.insert(&n, v);
+        }
+        m
+    })
 }
 
 fn command_strategy() -> impl Strategy<Value = Command> {
@@ -44,9 +47,15 @@ fn command_strategy() -> impl Strategy<Value = Command> {
         bytes(40).prop_map(|context| Command::Pong { context }),
         ("[A-Z]{1,20}", bytes(300))
             .prop_filter("known names parse differently", |(n, _)| {
-                !matches!(n.as_str(), "READY" | "ERROR" | "SUBSCRIBE" | "CANCEL" | "PING" | "PONG")
+                !matches!(
+                    n.as_str(),
+                    "READY" | "ERROR" | "SUBSCRIBE" | "CANCEL" | "PING" | "PONG"
+                )
             })
-            .prop_map(|(n, data)| Command::Unknown { name: Bytes::from(n.into_bytes()), data }),
+            .prop_map(|(n, data)| Command::Unknown {
+                name: Bytes::from(n.into_bytes()),
+                data
+            }),
     ]
 }
 

@@ -49,7 +49,11 @@ pub(crate) fn bind(name: &str) -> Result<(Listener, String)> {
     };
     let std_listener = std::os::unix::net::UnixListener::bind_addr(&addr).map_err(Error::from)?;
     std_listener.set_nonblocking(true).map_err(Error::from)?;
-    Ok((Listener::Unix(mio::net::UnixListener::from_std(std_listener), path), format!("ipc://{name}")))
+    let owned = path.and_then(|p| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::symlink_metadata(&p).ok().map(|m| (p, m.ino()))
+    });
+    Ok((Listener::Unix(mio::net::UnixListener::from_std(std_listener), owned), format!("ipc://{name}")))
 }
 
 /// Connects (Unix-domain connects complete at once or fail at once).

@@ -76,7 +76,7 @@ impl Stream {
 #[derive(Debug)]
 pub(crate) enum Listener {
     Tcp(mio::net::TcpListener),
-    Unix(mio::net::UnixListener, Option<std::path::PathBuf>),
+    Unix(mio::net::UnixListener, Option<(std::path::PathBuf, u64)>),
 }
 
 impl Listener {
@@ -106,8 +106,13 @@ impl Listener {
 impl Drop for Listener {
     fn drop(&mut self) {
         // libzmq removes the socket file of an ipc endpoint it bound.
-        if let Listener::Unix(_, Some(path)) = self {
-            let _ = std::fs::remove_file(path);
+        // Only if the file is still the one we created: a new socket may
+        // already have bound the same path while this listener was closing.
+        if let Listener::Unix(_, Some((path, ino))) = self {
+            use std::os::unix::fs::MetadataExt;
+            if std::fs::symlink_metadata(&*path).is_ok_and(|m| m.ino() == *ino) {
+                let _ = std::fs::remove_file(&*path);
+            }
         }
     }
 }

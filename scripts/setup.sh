@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the tests and benchmarks need, idempotently: real libzmq peers
+# (pyzmq from PyPI bundles libzmq 4.3.x with CURVE; Debian's libzmq for the C
+# benchmark kit) and pytest. Safe to run many times; does nothing when all is
+# present. Needs root for apt (CI runs as root).
+set -euo pipefail
+
+need_apt=()
+[ -e /usr/include/zmq.h ] || need_apt+=(libzmq3-dev)
+ldconfig -p 2>/dev/null | grep -q 'libzmq.so.5 ' || need_apt+=(libzmq5)
+command -v cc >/dev/null || need_apt+=(gcc)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "setup: apt-get install ${need_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! python3 -c 'import zmq' 2>/dev/null; then
+    echo "setup: pip install pyzmq"
+    python3 -m pip install -q pyzmq
+fi
+echo "setup: ok (pyzmq $(python3 -c 'import zmq; print(zmq.pyzmq_version(), "libzmq", zmq.zmq_version())'))"
