@@ -30,15 +30,28 @@ pub(crate) struct Peer {
     pub routing_id: Option<Bytes>,
     /// The peer's socket type, when known (ZMTP handshake).
     pub peer_type: Option<SocketType>,
+    /// CONNECT_ROUTING_ID: the routing id a ROUTER/STREAM gives this peer
+    /// (set only on connect, overriding what the peer announces).
+    pub local_routing_id: Option<Bytes>,
+}
+
+impl Peer {
+    /// The peer is identified: we know its socket type (handshake done, or
+    /// inproc peer bound).
+    pub(crate) fn is_identified(&self) -> bool {
+        self.peer_type.is_some()
+    }
 }
 
 /// Work for the owner thread.
 pub(crate) enum SocketCommand {
     /// A new peer is ready.
     Attach(Peer),
-    /// A connect session reconnected over its existing pipes: the pattern
-    /// re-sends per-connection state (SUB/XSUB subscriptions).
-    Hiccup(PipeId),
+    /// A connect session (whose pipes were attached at `connect` time)
+    /// completed a handshake: the peer is now known. `reconnect` is true
+    /// when this is not the first connection over these pipes, so patterns
+    /// re-send per-connection state (SUB/XSUB subscriptions).
+    Connected { id: PipeId, routing_id: Option<Bytes>, peer_type: SocketType, reconnect: bool },
 }
 
 #[derive(Default)]

@@ -96,7 +96,9 @@ impl SocketCore {
         for cmd in self.drained.commands.drain(..) {
             match cmd {
                 SocketCommand::Attach(peer) => self.pattern.attach(peer),
-                SocketCommand::Hiccup(id) => self.pattern.hiccup(id),
+                SocketCommand::Connected { id, routing_id, peer_type, reconnect } => {
+                    self.pattern.connected(id, routing_id, peer_type, reconnect)
+                }
             }
         }
         for id in self.drained.readable.drain(..) {
@@ -193,6 +195,7 @@ impl SocketCore {
             reconnect_ivl_max: self.options.reconnect_ivl_max,
             handshake_ivl: self.options.handshake_ivl,
             immediate: self.options.immediate,
+            connect_routing_id: None,
         }
     }
 
@@ -208,6 +211,7 @@ impl SocketCore {
             sndhwm: self.options.sndhwm as u64,
             rcvhwm: self.options.rcvhwm as u64,
             routing_id: self.options.routing_id.clone(),
+            connect_routing_id: None,
         }
     }
 
@@ -251,9 +255,11 @@ impl SocketCore {
         let ep = Endpoint::parse(endpoint)?;
         let target = match ep {
             Endpoint::Inproc(name) => {
+                let mut side = self.inproc_side();
+                side.connect_routing_id = self.options.connect_routing_id.take();
                 let peer = {
                     let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
-                    reg.connect(&name, self.inproc_side())?
+                    reg.connect(&name, side)?
                 };
                 self.pattern.attach(peer);
                 self.endpoints.push(EndpointRecord {
@@ -277,7 +283,10 @@ impl SocketCore {
             }
         };
         let io = self.ctx.io_thread().shared.clone();
-        let (session, peer) = Session::connecting(&io, self.socket_ref(), self.session_config(), target);
+        let mut config = self.session_config();
+        // libzmq applies CONNECT_ROUTING_ID to the next connect only.
+        config.connect_routing_id = self.options.connect_routing_id.take();
+        let (session, peer) = Session::connecting(&io, self.socket_ref(), config, target);
         let id = session.id;
         if let Some(peer) = peer {
             self.pattern.attach(peer);

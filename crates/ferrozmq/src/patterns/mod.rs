@@ -6,14 +6,19 @@
 //! implements send/recv of single frames; the socket layer around it does
 //! blocking, timeouts, options common to all types and the MORE flag.
 
+mod dealer;
 mod pair;
 mod pipeline;
 mod publisher;
+mod rep;
+mod req;
+mod router;
 mod subscriber;
 
 use crate::error::{Error, Result};
 use crate::mailbox::{Peer, PipeId};
 use crate::msg::Msg;
+use bytes::Bytes;
 use ferrozmq_proto::SocketType;
 
 /// What `send` does when it cannot proceed now.
@@ -27,8 +32,10 @@ pub(crate) trait Pattern: Send {
     fn pipe_readable(&mut self, id: PipeId);
     /// The pipe to this peer has room again, or its reader went away.
     fn pipe_writable(&mut self, id: PipeId);
-    /// A connect session reconnected over the same pipes.
-    fn hiccup(&mut self, _id: PipeId) {}
+    /// A connect session's handshake completed over pipes attached earlier
+    /// (at `connect`): the peer's identity is known now; `reconnect` says the
+    /// pipes were used by an earlier connection already.
+    fn connected(&mut self, _id: PipeId, _routing_id: Option<Bytes>, _peer_type: SocketType, _reconnect: bool) {}
     /// Sends one frame. `Err((EAGAIN, msg))` hands the frame back so the
     /// socket can block and retry.
     fn send(&mut self, msg: Msg) -> SendResult;
@@ -61,6 +68,10 @@ pub(crate) fn create(socket_type: SocketType) -> Result<Box<dyn Pattern>> {
         SocketType::XPub => Box::new(publisher::Publisher::new(true)),
         SocketType::Sub => Box::new(subscriber::Subscriber::new(false)),
         SocketType::XSub => Box::new(subscriber::Subscriber::new(true)),
+        SocketType::Req => Box::new(req::Req::new()),
+        SocketType::Rep => Box::new(rep::Rep::new()),
+        SocketType::Dealer => Box::new(dealer::Dealer::default()),
+        SocketType::Router => Box::new(router::Router::new()),
         _ => return Err(Error::EINVAL),
     })
 }

@@ -45,7 +45,7 @@ impl Pattern for Push {
     }
 
     fn send(&mut self, msg: Msg) -> SendResult {
-        let r = self.lb.send(msg, &mut self.dead).map_err(|m| (Error::EAGAIN, m));
+        let r = self.lb.send(msg, &mut self.dead).map(|_| ()).map_err(|m| (Error::EAGAIN, m));
         self.bury();
         r
     }

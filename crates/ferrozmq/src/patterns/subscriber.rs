@@ -141,8 +141,12 @@ impl Pattern for Subscriber {
         }
     }
 
-    fn hiccup(&mut self, id: PipeId) {
-        self.resend_subscriptions(id);
+    fn connected(&mut self, id: PipeId, _rid: Option<bytes::Bytes>, _t: ferrozmq_proto::SocketType, reconnect: bool) {
+        // The first connection carries the subscriptions queued at attach
+        // time; a reconnect needs them again (libzmq's hiccup).
+        if reconnect {
+            self.resend_subscriptions(id);
+        }
     }
 
     fn send(&mut self, msg: Msg) -> SendResult {

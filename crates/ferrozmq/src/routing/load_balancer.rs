@@ -68,10 +68,11 @@ impl LoadBalancer {
         }
     }
 
-    /// Sends one frame. `Err(msg)` gives the frame back when no peer can take
-    /// it now (the caller blocks or returns EAGAIN). Also reports peers found
-    /// dead in `dead`.
-    pub(crate) fn send(&mut self, msg: Msg, dead: &mut Vec<PipeId>) -> Result<(), Msg> {
+    /// Sends one frame and returns the peer it went to (`None` if that peer
+    /// vanished as it was written). `Err(msg)` gives the frame back when no
+    /// peer can take it now (the caller blocks or returns EAGAIN). Peers found
+    /// dead are listed in `dead`.
+    pub(crate) fn send(&mut self, msg: Msg, dead: &mut Vec<PipeId>) -> Result<Option<PipeId>, Msg> {
         loop {
             if self.active == 0 {
                 // Parked pipes may have room by now even if their wake-up has
@@ -97,23 +98,23 @@ impl LoadBalancer {
                 continue;
             }
             let more = msg.get_more();
+            let id = self.pipes[cur].0;
             let w = &mut self.pipes[cur].1;
             w.write(msg);
             if more {
                 self.more = true;
-                return Ok(());
+                return Ok(Some(id));
             }
             self.more = false;
             if !w.flush() {
-                let id = self.pipes[cur].0;
                 dead.push(id);
                 self.detach(id);
                 // The message went to a peer that vanished in the meantime;
                 // libzmq drops it the same way.
-                return Ok(());
+                return Ok(None);
             }
             self.current = (cur + 1) % self.active.max(1);
-            return Ok(());
+            return Ok(Some(id));
         }
     }
 
@@ -134,8 +135,15 @@ impl LoadBalancer {
         false
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.pipes.is_empty()
+    /// True if a multipart message is half sent.
+    pub(crate) fn in_message(&self) -> bool {
+        self.more
+    }
+
+    /// The writer of a peer, for patterns that also address peers directly.
+    pub(crate) fn writer(&mut self, id: PipeId) -> Option<&mut PipeWriter> {
+        let i = self.index(id)?;
+        Some(&mut self.pipes[i].1)
     }
 
     pub(crate) fn set_hwm(&self, hwm: u64) {

@@ -6,7 +6,6 @@
 //! wake-up per batch of messages, not one per message.
 
 use super::session::{Next, Session, SessionConfig, SocketRef};
-use crate::mailbox::SocketCommand;
 use crate::transport::Listener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use std::cmp::Reverse;
@@ -316,6 +315,5 @@ impl EventLoop {
             drop(s);
             let _ = mailbox;
         }
-        let _ = SocketCommand::Hiccup;
     }
 }

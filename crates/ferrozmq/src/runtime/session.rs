@@ -39,6 +39,8 @@ pub(crate) struct SessionConfig {
     pub reconnect_ivl_max: i32,
     pub handshake_ivl: i32,
     pub immediate: bool,
+    /// CONNECT_ROUTING_ID taken at `connect` (None for listeners).
+    pub connect_routing_id: Option<Bytes>,
 }
 
 impl SessionConfig {
@@ -114,6 +116,9 @@ pub(crate) struct Session {
     /// The socket closed its end of our pipes.
     pub socket_gone: bool,
     pub registered: bool,
+    /// A handshake completed over these pipes before (reconnects re-send
+    /// per-connection state).
+    pub connected_before: bool,
 }
 
 impl Session {
@@ -134,6 +139,7 @@ impl Session {
             linger_deadline: None,
             socket_gone: false,
             registered: false,
+            connected_before: false,
         }
     }
 
@@ -158,6 +164,7 @@ impl Session {
             linger_deadline: None,
             socket_gone: false,
             registered: false,
+            connected_before: false,
         };
         let peer = if s.config.immediate { None } else { Some(s.make_pipes(None, None)) };
         (s, peer)
@@ -179,7 +186,14 @@ impl Session {
         let (in_w, in_r) =
             pipe(self.config.rcvhwm, Arc::new(PipeEvent { mailbox, id: pipe_id, readable: true }), me);
         self.pipes = Some(EnginePipes { id: pipe_id, to_socket: in_w, from_socket: out_r });
-        Peer { id: pipe_id, writer: out_w, reader: in_r, routing_id, peer_type }
+        Peer {
+            id: pipe_id,
+            writer: out_w,
+            reader: in_r,
+            routing_id,
+            peer_type,
+            local_routing_id: self.config.connect_routing_id.clone(),
+        }
     }
 
     /// Starts a connection attempt if it is time. Returns the new stream to
@@ -317,8 +331,14 @@ impl Session {
                         let p = self.make_pipes(peer.routing_id.clone(), Some(peer.socket_type));
                         self.socket.mailbox.post(SocketCommand::Attach(p));
                     } else if let Some(p) = &self.pipes {
-                        self.socket.mailbox.post(SocketCommand::Hiccup(p.id));
+                        self.socket.mailbox.post(SocketCommand::Connected {
+                            id: p.id,
+                            routing_id: peer.routing_id.clone(),
+                            peer_type: peer.socket_type,
+                            reconnect: self.connected_before,
+                        });
                     }
+                    self.connected_before = true;
                     continue;
                 }
                 Ok(Progress::Idle) => return Next::Wait,

@@ -25,6 +25,8 @@ pub(crate) struct InprocSide {
     pub sndhwm: u64,
     pub rcvhwm: u64,
     pub routing_id: Option<Bytes>,
+    /// CONNECT_ROUTING_ID for this connect (connector side only).
+    pub connect_routing_id: Option<Bytes>,
 }
 
 /// A connect waiting for its binder.
@@ -84,6 +86,12 @@ impl InprocRegistry {
                 id: p.peer.id,
                 readable: false,
             }));
+            p.connector.mailbox.post(SocketCommand::Connected {
+                id: p.peer.id,
+                routing_id: binder.routing_id.clone(),
+                peer_type: binder.socket_type,
+                reconnect: false,
+            });
             p.peer.writer.set_hwm(sum_hwm(binder.sndhwm, p.connector.rcvhwm));
             p.peer.reader.set_hwm(sum_hwm(p.connector.sndhwm, binder.rcvhwm));
             peers.push(p.peer);
@@ -129,6 +137,7 @@ impl InprocRegistry {
                 reader: c2b_r,
                 routing_id: connector.routing_id.clone(),
                 peer_type: Some(connector.socket_type),
+                local_routing_id: None,
             }));
             return Ok(Peer {
                 id,
@@ -136,6 +145,7 @@ impl InprocRegistry {
                 reader: b2c_r,
                 routing_id: binder.routing_id.clone(),
                 peer_type: Some(binder.socket_type),
+                local_routing_id: connector.connect_routing_id.clone(),
             });
         }
         let b_read = Arc::new(DeferredNotify::default());
@@ -150,10 +160,18 @@ impl InprocRegistry {
                 reader: c2b_r,
                 routing_id: connector.routing_id.clone(),
                 peer_type: Some(connector.socket_type),
+                local_routing_id: None,
             },
             binder_read: b_read,
             binder_write: b_write,
         });
-        Ok(Peer { id, writer: c2b_w, reader: b2c_r, routing_id: None, peer_type: None })
+        Ok(Peer {
+            id,
+            writer: c2b_w,
+            reader: b2c_r,
+            routing_id: None,
+            peer_type: None,
+            local_routing_id: connector.connect_routing_id.clone(),
+        })
     }
 }
