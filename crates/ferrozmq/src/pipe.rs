@@ -167,11 +167,6 @@ impl PipeWriter {
         self.shared.lock().reader_closed
     }
 
-    /// Messages written but not yet consumed by the reader (approximate).
-    pub(crate) fn queued(&self) -> u64 {
-        self.written - self.shared.read_count.load(Ordering::Acquire)
-    }
-
     /// Changes the high-water mark of a live pipe (SNDHWM/RCVHWM changes
     /// reach existing connections, as in libzmq).
     pub(crate) fn set_hwm(&self, hwm: u64) {
@@ -266,14 +261,6 @@ impl PipeReader {
     /// wake-up when false; use `read` for that.
     pub(crate) fn has_message(&mut self) -> bool {
         !self.local.is_empty() || !self.shared.lock().queue.is_empty()
-    }
-
-    /// Looks at the next frame without taking it.
-    pub(crate) fn peek(&mut self) -> Option<&Msg> {
-        if self.local.is_empty() {
-            self.refill();
-        }
-        self.local.front()
     }
 
     /// True if the last frame read had MORE set.

@@ -12,6 +12,7 @@ use crate::context::ContextInner;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::mailbox::{next_id, Drained, SocketCommand, SocketMailbox};
+use crate::monitor::{EventKind, Monitor, MonitorSink};
 use crate::msg::Msg;
 use crate::options::{self, ids, OptionKind, Options};
 use crate::patterns::{self, Pattern};
@@ -59,6 +60,7 @@ pub(crate) struct SocketCore {
     mailbox: Arc<SocketMailbox>,
     pattern: Box<dyn Pattern>,
     options: Options,
+    monitor: Arc<MonitorSink>,
     endpoints: Vec<EndpointRecord>,
     rcvmore: bool,
     sending_more: bool,
@@ -196,11 +198,15 @@ impl SocketCore {
             handshake_ivl: self.options.handshake_ivl,
             immediate: self.options.immediate,
             connect_routing_id: None,
+            heartbeat_ivl: self.options.heartbeat_ivl,
+            heartbeat_timeout: self.options.heartbeat_timeout,
+            heartbeat_ttl: self.options.heartbeat_ttl,
+            endpoint: String::new(),
         }
     }
 
     fn socket_ref(&self) -> SocketRef {
-        SocketRef { socket_id: self.id, mailbox: self.mailbox.clone() }
+        SocketRef { socket_id: self.id, mailbox: self.mailbox.clone(), monitor: self.monitor.clone() }
     }
 
     fn inproc_side(&self) -> InprocSide {
@@ -230,12 +236,12 @@ impl SocketCore {
                 (endpoint.to_string(), EndpointHandle::InprocBound(name))
             }
             Endpoint::Tcp { host, port } => {
-                let (listener, resolved) = crate::transport::tcp::bind(&host, port, self.options.ipv6)?;
-                self.listen(listener, resolved)?
+                let bound = crate::transport::tcp::bind(&host, port, self.options.ipv6);
+                self.listen(endpoint, bound)?
             }
             Endpoint::Ipc(name) => {
-                let (listener, resolved) = crate::transport::ipc::bind(&name)?;
-                self.listen(listener, resolved)?
+                let bound = crate::transport::ipc::bind(&name);
+                self.listen(endpoint, bound)?
             }
         };
         self.options.last_endpoint = resolved.clone();
@@ -243,10 +249,24 @@ impl SocketCore {
         Ok(())
     }
 
-    fn listen(&mut self, listener: crate::transport::Listener, resolved: String) -> Result<(String, EndpointHandle)> {
+    fn listen(
+        &mut self,
+        given: &str,
+        bound: Result<(crate::transport::Listener, String)>,
+    ) -> Result<(String, EndpointHandle)> {
+        let (listener, resolved) = match bound {
+            Ok(b) => b,
+            Err(e) => {
+                self.monitor.emit(EventKind::BindFailed, e.to_raw() as u32, given);
+                return Err(e);
+            }
+        };
+        self.monitor.emit(EventKind::Listening, listener.raw_fd() as u32, &resolved);
         let io = self.ctx.io_thread().shared.clone();
         let id = next_id();
-        io.post(IoCommand::Listen { id, listener, socket: self.socket_ref(), config: self.session_config() });
+        let mut config = self.session_config();
+        config.endpoint = resolved.clone();
+        io.post(IoCommand::Listen { id, listener, socket: self.socket_ref(), config });
         Ok((resolved, EndpointHandle::Listener { io, id }))
     }
 
@@ -286,6 +306,7 @@ impl SocketCore {
         let mut config = self.session_config();
         // libzmq applies CONNECT_ROUTING_ID to the next connect only.
         config.connect_routing_id = self.options.connect_routing_id.take();
+        config.endpoint = endpoint.to_string();
         let (session, peer) = Session::connecting(&io, self.socket_ref(), config, target);
         let id = session.id;
         if let Some(peer) = peer {
@@ -361,6 +382,38 @@ impl SocketCore {
         self.options.get(id).ok_or(Error::EINVAL)
     }
 
+    fn monitor(&mut self, endpoint: Option<&str>, events: u32) -> Result<()> {
+        if events > 0xFFFF {
+            return Err(Error::EINVAL);
+        }
+        if let Some(old) = self.monitor.stop() {
+            let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
+            let name = old.trim_start_matches("inproc://").to_string();
+            reg.socket_closed_name(&name);
+        }
+        let Some(endpoint) = endpoint else { return Ok(()) };
+        let name = match Endpoint::parse(endpoint)? {
+            Endpoint::Inproc(n) => n,
+            _ => return Err(Error::EPROTONOSUPPORT),
+        };
+        let mailbox = SocketMailbox::new().map_err(Error::from)?;
+        let side = InprocSide {
+            socket_id: next_id(),
+            mailbox: mailbox.clone(),
+            socket_type: SocketType::Pair,
+            sndhwm: self.options.sndhwm.max(0) as u64,
+            rcvhwm: self.options.rcvhwm.max(0) as u64,
+            routing_id: None,
+            connect_routing_id: None,
+        };
+        let peers = {
+            let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
+            reg.bind(&name, side)?
+        };
+        self.monitor.start(endpoint.to_string(), events, mailbox, peers);
+        Ok(())
+    }
+
     fn events(&mut self) -> i16 {
         self.process();
         let mut ev = 0;
@@ -396,6 +449,7 @@ impl Socket {
                 mailbox,
                 pattern,
                 options,
+                monitor: Arc::new(MonitorSink::default()),
                 endpoints: Vec::new(),
                 rcvmore: false,
                 sending_more: false,
@@ -625,6 +679,41 @@ impl Socket {
         Ok(self.core().mailbox.signal.raw_fd())
     }
 
+    /// Starts publishing this socket's events (`events` is a mask of
+    /// [`EventKind`] values, [`crate::monitor::EVENT_ALL`] for all) on an
+    /// `inproc://` endpoint, where a PAIR socket can connect and read them in
+    /// libzmq's two-frame format (`zmq_socket_monitor`). Calling it again
+    /// replaces the previous monitor; see [`Socket::stop_monitor`].
+    pub fn monitor(&self, endpoint: &str, events: u32) -> Result<()> {
+        self.core().monitor(Some(endpoint), events)
+    }
+
+    /// Stops monitoring (the monitor receives MONITOR_STOPPED).
+    pub fn stop_monitor(&self) -> Result<()> {
+        self.core().monitor(None, 0)
+    }
+
+    /// Monitors this socket and returns a typed reader of its events.
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType, monitor::{EventKind, EVENT_ALL}};
+    /// let ctx = Context::new();
+    /// let s = ctx.socket(SocketType::Pull).unwrap();
+    /// let events = s.monitor_events(EVENT_ALL).unwrap();
+    /// s.bind("tcp://127.0.0.1:*").unwrap();
+    /// assert_eq!(events.next_event(1000).unwrap().kind, EventKind::Listening);
+    /// ```
+    pub fn monitor_events(&self, events: u32) -> Result<Monitor> {
+        let (ctx, endpoint) = {
+            let c = self.core();
+            (c.ctx.clone(), format!("inproc://ferrozmq-monitor-{}-{}", c.id, next_id()))
+        };
+        self.monitor(&endpoint, events)?;
+        let pair = Socket::new(ctx, SocketType::Pair)?;
+        pair.connect(&endpoint)?;
+        Ok(Monitor::new(pair))
+    }
+
     pub(crate) fn poll_fd(&self) -> RawFd {
         self.core().mailbox.signal.raw_fd()
     }
@@ -633,6 +722,10 @@ impl Socket {
 impl Drop for SocketCore {
     fn drop(&mut self) {
         let linger = self.options.linger;
+        if let Some(ep) = self.monitor.stop() {
+            let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
+            reg.socket_closed_name(ep.trim_start_matches("inproc://"));
+        }
         // Tell the I/O threads first, so sessions know how long to linger
         // before they see our pipe ends close.
         for t in self.ctx.io_threads() {

@@ -32,14 +32,6 @@ impl Rep {
         Rep { router: Router::new(), sending_reply: false, in_request_body: false, envelope: Vec::new(), reply_started: false }
     }
 
-    fn skip_rest(&mut self, mut more: bool) {
-        while more {
-            match self.router.recv_frame() {
-                Some((_, m)) => more = m.get_more(),
-                None => return,
-            }
-        }
-    }
 }
 
 impl Pattern for Rep {

@@ -111,18 +111,4 @@ impl FairQueue {
         }
     }
 
-    /// True if the peer's writer is closed and nothing is left to read.
-    pub(crate) fn is_dead(&mut self, id: PipeId) -> bool {
-        match self.index(id) {
-            Some(i) => {
-                let r = &mut self.pipes[i].1;
-                r.is_writer_closed() && !r.has_message()
-            }
-            None => false,
-        }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.pipes.len()
-    }
 }

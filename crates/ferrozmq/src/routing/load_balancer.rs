@@ -135,11 +135,6 @@ impl LoadBalancer {
         false
     }
 
-    /// True if a multipart message is half sent.
-    pub(crate) fn in_message(&self) -> bool {
-        self.more
-    }
-
     /// The writer of a peer, for patterns that also address peers directly.
     pub(crate) fn writer(&mut self, id: PipeId) -> Option<&mut PipeWriter> {
         let i = self.index(id)?;

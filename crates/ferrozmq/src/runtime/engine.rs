@@ -75,6 +75,11 @@ pub(crate) struct Engine {
     decode_subscriptions: bool,
     socket_type: SocketType,
     out_closed: bool,
+    /// When bytes last arrived (heartbeat timeouts count from here).
+    pub last_rx: std::time::Instant,
+    /// The TTL the peer announced in its last PING (RFC 37 §PING): if
+    /// nothing arrives for that long, the peer considers us gone.
+    pub peer_ttl: Option<std::time::Duration>,
 }
 
 impl Engine {
@@ -100,7 +105,20 @@ impl Engine {
             decode_subscriptions: matches!(socket_type, SocketType::Pub | SocketType::XPub),
             socket_type,
             out_closed: false,
+            last_rx: std::time::Instant::now(),
+            peer_ttl: None,
         }
+    }
+
+    /// Queues a heartbeat PING (RFC 37 §PING) and writes what it can.
+    pub(crate) fn send_ping(&mut self, ttl_deciseconds: u16) -> Result<(), EngineError> {
+        Command::Ping { ttl_deciseconds, context: bytes::Bytes::new() }.encode(&mut self.outbuf);
+        self.write_out()
+    }
+
+    /// The stream's file descriptor (monitor events report it).
+    pub(crate) fn raw_fd(&self) -> i32 {
+        self.stream.raw_fd()
     }
 
     pub(crate) fn is_handshaking(&self) -> bool {
@@ -113,6 +131,7 @@ impl Engine {
             Ok(0) => Err(EngineError::Closed),
             Ok(n) => {
                 self.inbuf.extend_from_slice(&self.scratch[..n]);
+                self.last_rx = std::time::Instant::now();
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -253,7 +272,9 @@ impl Engine {
 
     fn on_command(&mut self, cmd: Command) -> Result<Option<Msg>, EngineError> {
         match cmd {
-            Command::Ping { context, .. } => {
+            Command::Ping { context, ttl_deciseconds } => {
+                self.peer_ttl = (ttl_deciseconds > 0)
+                    .then(|| std::time::Duration::from_millis(ttl_deciseconds as u64 * 100));
                 // RFC 37 §PING: answer with a PONG carrying the same context.
                 Command::Pong { context }.encode(&mut self.outbuf);
                 Ok(None)
@@ -328,10 +349,6 @@ impl Engine {
         self.outbuf.extend_from_slice(data);
     }
 
-    /// True if there is unwritten output.
-    pub(crate) fn has_pending_output(&self) -> bool {
-        !self.outbuf.is_empty()
-    }
 }
 
 fn is_reset(e: &io::Error) -> bool {

@@ -6,6 +6,7 @@
 //! wake-up per batch of messages, not one per message.
 
 use super::session::{Next, Session, SessionConfig, SocketRef};
+use crate::monitor::EventKind;
 use crate::transport::Listener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use std::cmp::Reverse;
@@ -20,7 +21,7 @@ const WAKER: Token = Token(usize::MAX);
 pub(crate) enum IoCommand {
     /// A session's pipe changed state.
     Activate(u64),
-    /// Start accepting on a bound listener.
+    /// Start accepting on a bound listener (`config.endpoint` names it).
     Listen { id: u64, listener: Listener, socket: SocketRef, config: SessionConfig },
     /// Stop accepting (unbind).
     Unlisten(u64),
@@ -187,6 +188,7 @@ impl EventLoop {
             IoCommand::Unlisten(id) => {
                 if let Some(mut l) = self.listeners.remove(&id) {
                     let _ = self.poll.registry().deregister(l.listener.source());
+                    l.socket.monitor.emit(EventKind::Closed, l.listener.raw_fd() as u32, &l.config.endpoint);
                 }
             }
             IoCommand::Connect(session) => {
@@ -228,6 +230,7 @@ impl EventLoop {
             let Some(entry) = self.listeners.get(&id) else { return };
             match entry.listener.accept() {
                 Ok(stream) => {
+                    entry.socket.monitor.emit(EventKind::Accepted, stream.raw_fd() as u32, &entry.config.endpoint);
                     let session = Session::accepted(&self.shared, entry.socket.clone(), entry.config.clone(), stream);
                     let sid = session.id;
                     self.sessions.insert(sid, session);
@@ -237,7 +240,11 @@ impl EventLoop {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 // EMFILE and friends: drop this attempt, keep listening.
-                Err(_) => return,
+                Err(e) => {
+                    let errno = e.raw_os_error().unwrap_or(libc::EIO) as u32;
+                    entry.socket.monitor.emit(EventKind::AcceptFailed, errno, &entry.config.endpoint);
+                    return;
+                }
             }
         }
     }
@@ -245,12 +252,13 @@ impl EventLoop {
     fn register(&mut self, id: u64) {
         if let Some(s) = self.sessions.get_mut(&id) {
             if let Some(e) = &mut s.engine {
-                let ok = self
-                    .poll
-                    .registry()
-                    .register(e.stream.source(), Token(id as usize), Interest::READABLE | Interest::WRITABLE)
-                    .is_ok();
-                s.registered = ok;
+                // A registration failure (fd limit) shows up as a stream that
+                // never becomes ready; the handshake timeout then drops it.
+                let _ = self.poll.registry().register(
+                    e.stream.source(),
+                    Token(id as usize),
+                    Interest::READABLE | Interest::WRITABLE,
+                );
             }
             if let Some(d) = s.next_deadline() {
                 self.timers.push(Reverse((d, id)));
@@ -261,7 +269,7 @@ impl EventLoop {
     fn start_connect(&mut self, id: u64) {
         let now = Instant::now();
         let Some(s) = self.sessions.get_mut(&id) else { return };
-        if s.try_connect(now).is_some() {
+        if s.try_connect(now) {
             self.register(id);
             self.runnable.push_back(id);
         } else if let Some(d) = s.next_deadline() {
@@ -277,7 +285,7 @@ impl EventLoop {
             }
             self.timers.pop();
             let Some(s) = self.sessions.get_mut(&id) else { continue };
-            if s.engine.is_none() && s.linger_deadline.is_none() {
+            if s.wants_connect() {
                 self.start_connect(id);
             } else {
                 self.runnable.push_back(id);
@@ -288,15 +296,11 @@ impl EventLoop {
     fn run_session(&mut self, id: u64) {
         let now = Instant::now();
         let Some(s) = self.sessions.get_mut(&id) else { return };
-        let had_engine = s.engine.is_some();
-        let next = s.run(now);
-        let lost_engine = had_engine && s.engine.is_none();
-        match next {
+        match s.run(now) {
             Next::Again => self.runnable.push_back(id),
             Next::Wait => {
-                if lost_engine {
-                    // The old stream was dropped (deregistered by close).
-                }
+                // A lost stream was closed by dropping it (which also
+                // removes it from epoll); a reconnect, if any, is timed.
                 if let Some(d) = s.next_deadline() {
                     self.timers.push(Reverse((d, id)));
                 }
@@ -310,10 +314,9 @@ impl EventLoop {
             if let Some(e) = &mut s.engine {
                 let _ = self.poll.registry().deregister(e.stream.source());
             }
+            s.finish();
             // Dropping the session closes its pipes; the socket sees the peer go.
-            let mailbox = s.socket.mailbox.clone();
             drop(s);
-            let _ = mailbox;
         }
     }
 }

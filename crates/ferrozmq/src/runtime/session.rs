@@ -6,10 +6,15 @@
 //! pipes survive reconnects (libzmq's behaviour). An accepted session, or a
 //! connect session with IMMEDIATE on, creates its pipes when the handshake
 //! completes and ends with its connection.
+//!
+//! The session also owns the connection's timers: reconnect backoff,
+//! HANDSHAKE_IVL, heartbeats (HEARTBEAT_IVL/TIMEOUT/TTL, RFC 37 §PING) and
+//! linger; and it reports the connection's life to the socket's monitor.
 
-use super::engine::{Engine, EnginePipes, Progress};
+use super::engine::{Engine, EngineError, EnginePipes, Progress};
 use super::io_thread::IoShared;
 use crate::mailbox::{next_id, Peer, PipeEvent, SocketCommand, SocketMailbox};
+use crate::monitor::{EventKind, MonitorSink};
 use crate::pipe::pipe;
 use crate::signal::Notify;
 use crate::transport::Stream;
@@ -24,6 +29,7 @@ use std::time::{Duration, Instant};
 pub(crate) struct SocketRef {
     pub socket_id: u64,
     pub mailbox: Arc<SocketMailbox>,
+    pub monitor: Arc<MonitorSink>,
 }
 
 /// Options a session copies from its socket when it is created (libzmq
@@ -41,6 +47,12 @@ pub(crate) struct SessionConfig {
     pub immediate: bool,
     /// CONNECT_ROUTING_ID taken at `connect` (None for listeners).
     pub connect_routing_id: Option<Bytes>,
+    pub heartbeat_ivl: i32,
+    /// -1 = same as the interval (libzmq's default).
+    pub heartbeat_timeout: i32,
+    pub heartbeat_ttl: i32,
+    /// The endpoint named in monitor events.
+    pub endpoint: String,
 }
 
 impl SessionConfig {
@@ -87,7 +99,7 @@ impl ConnectTarget {
 }
 
 pub(crate) enum Role {
-    Connect { target: ConnectTarget, backoff_ms: i32, retry_at: Option<Instant>, connecting: bool },
+    Connect { target: ConnectTarget, backoff_ms: i32, retry_at: Option<Instant> },
     Accepted,
 }
 
@@ -102,6 +114,13 @@ pub(crate) enum Next {
     Done,
 }
 
+/// Heartbeat state of the live connection.
+struct Heartbeat {
+    next_ping: Instant,
+    /// A PING went out at this instant and nothing has arrived since.
+    awaiting_since: Option<Instant>,
+}
+
 pub(crate) struct Session {
     pub id: u64,
     pub socket: SocketRef,
@@ -110,37 +129,42 @@ pub(crate) struct Session {
     pub notify: Arc<SessionNotify>,
     pub pipes: Option<EnginePipes>,
     pub engine: Option<Engine>,
-    pub handshake_deadline: Option<Instant>,
+    handshake_deadline: Option<Instant>,
     /// Set when the socket closed: None = linger forever.
     pub linger_deadline: Option<Option<Instant>>,
-    /// The socket closed its end of our pipes.
-    pub socket_gone: bool,
-    pub registered: bool,
     /// A handshake completed over these pipes before (reconnects re-send
     /// per-connection state).
-    pub connected_before: bool,
+    connected_before: bool,
+    /// The current stream is known to be connected (CONNECTED was reported).
+    established: bool,
+    heartbeat: Option<Heartbeat>,
 }
 
 impl Session {
-    /// A session for an accepted connection.
-    pub(crate) fn accepted(io: &Arc<IoShared>, socket: SocketRef, config: SessionConfig, stream: Stream) -> Session {
+    fn new(io: &Arc<IoShared>, socket: SocketRef, config: SessionConfig, role: Role, engine: Option<Engine>) -> Session {
         let id = next_id();
-        let engine = Engine::new(stream, config.handshake_config());
-        let handshake_deadline = deadline_ms(config.handshake_ivl);
         Session {
             id,
             socket,
-            role: Role::Accepted,
+            role,
             notify: Arc::new(SessionNotify { flagged: AtomicBool::new(false), io: io.clone(), session_id: id }),
+            handshake_deadline: if engine.is_some() { deadline_ms(config.handshake_ivl) } else { None },
             config,
             pipes: None,
-            engine: Some(engine),
-            handshake_deadline,
+            engine,
             linger_deadline: None,
-            socket_gone: false,
-            registered: false,
             connected_before: false,
+            established: false,
+            heartbeat: None,
         }
+    }
+
+    /// A session for an accepted connection.
+    pub(crate) fn accepted(io: &Arc<IoShared>, socket: SocketRef, config: SessionConfig, stream: Stream) -> Session {
+        let engine = Engine::new(stream, config.handshake_config());
+        let mut s = Session::new(io, socket, config, Role::Accepted, Some(engine));
+        s.established = true;
+        s
     }
 
     /// A session for a connect endpoint. With IMMEDIATE off, returns the
@@ -151,23 +175,14 @@ impl Session {
         config: SessionConfig,
         target: ConnectTarget,
     ) -> (Session, Option<Peer>) {
-        let id = next_id();
-        let mut s = Session {
-            id,
-            socket,
-            role: Role::Connect { target, backoff_ms: config.reconnect_ivl, retry_at: None, connecting: false },
-            notify: Arc::new(SessionNotify { flagged: AtomicBool::new(false), io: io.clone(), session_id: id }),
-            config,
-            pipes: None,
-            engine: None,
-            handshake_deadline: None,
-            linger_deadline: None,
-            socket_gone: false,
-            registered: false,
-            connected_before: false,
-        };
+        let role = Role::Connect { target, backoff_ms: config.reconnect_ivl, retry_at: None };
+        let mut s = Session::new(io, socket, config, role, None);
         let peer = if s.config.immediate { None } else { Some(s.make_pipes(None, None)) };
         (s, peer)
+    }
+
+    fn emit(&self, kind: EventKind, value: u32) {
+        self.socket.monitor.emit(kind, value, &self.config.endpoint);
     }
 
     /// Creates the pipe pair between this session and its socket and returns
@@ -196,29 +211,37 @@ impl Session {
         }
     }
 
-    /// Starts a connection attempt if it is time. Returns the new stream to
-    /// register, if any.
-    pub(crate) fn try_connect(&mut self, now: Instant) -> Option<()> {
-        let Role::Connect { target, retry_at, connecting, .. } = &mut self.role else { return None };
-        if self.engine.is_some() || self.socket_gone {
-            return None;
+    /// Starts a connection attempt if it is time; true if a stream was
+    /// created (the caller registers it).
+    pub(crate) fn try_connect(&mut self, now: Instant) -> bool {
+        let Role::Connect { target, retry_at, .. } = &mut self.role else { return false };
+        if self.engine.is_some() || self.linger_deadline.is_some() {
+            return false;
         }
-        if let Some(at) = retry_at {
-            if *at > now {
-                return None;
-            }
+        if retry_at.is_some_and(|at| at > now) {
+            return false;
         }
         *retry_at = None;
+        let is_tcp = matches!(target, ConnectTarget::Tcp { .. });
         match target.connect() {
             Ok(stream) => {
-                *connecting = true;
+                let fd = stream.raw_fd();
                 self.engine = Some(Engine::new(stream, self.config.handshake_config()));
                 self.handshake_deadline = deadline_ms(self.config.handshake_ivl);
-                Some(())
+                if is_tcp {
+                    // A non-blocking TCP connect completes later (libzmq
+                    // reports CONNECT_DELAYED, then CONNECTED).
+                    self.established = false;
+                    self.emit(EventKind::ConnectDelayed, libc::EINPROGRESS as u32);
+                } else {
+                    self.established = true;
+                    self.emit(EventKind::Connected, fd as u32);
+                }
+                true
             }
             Err(_) => {
                 self.schedule_reconnect(now);
-                None
+                false
             }
         }
     }
@@ -226,23 +249,22 @@ impl Session {
     fn schedule_reconnect(&mut self, now: Instant) {
         let ivl = self.config.reconnect_ivl;
         let max = self.config.reconnect_ivl_max;
-        if let Role::Connect { retry_at, backoff_ms, connecting, .. } = &mut self.role {
-            *connecting = false;
-            if ivl < 0 {
-                // RECONNECT_IVL -1: never reconnect.
-                *retry_at = None;
-                return;
-            }
-            let wait = (*backoff_ms).max(ivl).max(1);
-            *retry_at = Some(now + Duration::from_millis(wait as u64));
-            // Exponential backoff up to RECONNECT_IVL_MAX, if set above IVL.
-            if max > ivl {
-                *backoff_ms = (wait.saturating_mul(2)).min(max);
-            }
+        let Role::Connect { retry_at, backoff_ms, .. } = &mut self.role else { return };
+        if ivl < 0 {
+            // RECONNECT_IVL -1: never reconnect.
+            *retry_at = None;
+            return;
         }
+        let wait = (*backoff_ms).max(ivl).max(1);
+        *retry_at = Some(now + Duration::from_millis(wait as u64));
+        // Exponential backoff up to RECONNECT_IVL_MAX, if set above IVL.
+        if max > ivl {
+            *backoff_ms = wait.saturating_mul(2).min(max);
+        }
+        self.emit(EventKind::ConnectRetried, wait as u32);
     }
 
-    /// The earliest instant at which `on_timer` must run.
+    /// The earliest instant at which the session must run again.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let mut d: Option<Instant> = None;
         let mut take = |x: Option<Instant>| {
@@ -253,13 +275,34 @@ impl Session {
         if let Role::Connect { retry_at, .. } = &self.role {
             take(*retry_at);
         }
-        if self.engine.as_ref().is_some_and(|e| e.is_handshaking()) {
-            take(self.handshake_deadline);
+        if let Some(e) = &self.engine {
+            if e.is_handshaking() {
+                take(self.handshake_deadline);
+            }
+            if let Some(ttl) = e.peer_ttl {
+                take(Some(e.last_rx + ttl));
+            }
+        }
+        if let Some(hb) = &self.heartbeat {
+            take(Some(hb.next_ping));
+            if let Some(t) = hb.awaiting_since {
+                take(Some(t + self.heartbeat_timeout()));
+            }
         }
         if let Some(Some(l)) = self.linger_deadline {
             take(Some(l));
         }
         d
+    }
+
+    fn heartbeat_timeout(&self) -> Duration {
+        let t = if self.config.heartbeat_timeout < 0 { self.config.heartbeat_ivl } else { self.config.heartbeat_timeout };
+        Duration::from_millis(t.max(0) as u64)
+    }
+
+    /// True while a reconnect is pending (the I/O thread starts it when due).
+    pub(crate) fn wants_connect(&self) -> bool {
+        matches!(self.role, Role::Connect { .. }) && self.engine.is_none() && self.linger_deadline.is_none()
     }
 
     /// The socket closed; linger as configured.
@@ -271,31 +314,87 @@ impl Session {
         });
     }
 
-    /// Drops the current connection after an error. Returns true if the
-    /// session itself is over.
-    pub(crate) fn connection_lost(&mut self, now: Instant) -> bool {
-        self.engine = None;
+    /// Drops the current connection after `why`, reporting it. Returns true
+    /// if the session itself is over.
+    fn connection_lost(&mut self, now: Instant, why: Lost) -> bool {
+        let Some(engine) = self.engine.take() else { return self.session_over() };
+        let fd = engine.raw_fd() as u32;
+        let handshaking = engine.is_handshaking();
+        drop(engine);
         self.handshake_deadline = None;
+        self.heartbeat = None;
+        if self.established {
+            // libzmq: a failed handshake is reported (with protocol detail
+            // where there is one), then the disconnection.
+            if handshaking {
+                match &why {
+                    Lost::Engine(EngineError::Protocol(p)) => self.emit(EventKind::HandshakeFailedProtocol, p.code()),
+                    Lost::Engine(EngineError::Io(e)) => {
+                        self.emit(EventKind::HandshakeFailedNoDetail, e.raw_os_error().unwrap_or(libc::EIO) as u32)
+                    }
+                    Lost::Engine(EngineError::Closed) => {
+                        self.emit(EventKind::HandshakeFailedNoDetail, libc::ECONNRESET as u32)
+                    }
+                    Lost::Timeout => self.emit(EventKind::HandshakeFailedNoDetail, libc::ETIMEDOUT as u32),
+                }
+            }
+            self.emit(EventKind::Disconnected, fd);
+        }
+        self.established = false;
+        if self.session_over() {
+            return true;
+        }
+        if self.config.immediate {
+            // IMMEDIATE: no queue without a connection; the socket sees the
+            // peer go and gets fresh pipes on the next handshake.
+            self.pipes = None;
+        }
+        self.schedule_reconnect(now);
+        false
+    }
+
+    fn session_over(&mut self) -> bool {
         match self.role {
             Role::Accepted => {
                 self.pipes = None;
                 true
             }
-            Role::Connect { .. } => {
-                if self.socket_gone || self.linger_deadline.is_some() {
-                    return true;
-                }
-                if self.config.immediate {
-                    self.pipes = None;
-                }
-                self.schedule_reconnect(now);
-                false
-            }
+            Role::Connect { .. } => self.linger_deadline.is_some(),
         }
     }
 
-    /// One turn of work. Errors are folded into `Next` (a lost connection is
-    /// handled here).
+    /// Sends due heartbeats and enforces heartbeat and TTL timeouts.
+    fn heartbeats(&mut self, now: Instant) -> Result<(), Lost> {
+        let timeout = self.heartbeat_timeout();
+        let ttl_ds = (self.config.heartbeat_ttl / 100).clamp(0, u16::MAX as i32) as u16;
+        let Some(engine) = self.engine.as_mut() else { return Ok(()) };
+        if engine.is_handshaking() {
+            return Ok(());
+        }
+        if let Some(ttl) = engine.peer_ttl {
+            if now >= engine.last_rx + ttl {
+                return Err(Lost::Timeout);
+            }
+        }
+        let Some(hb) = self.heartbeat.as_mut() else { return Ok(()) };
+        if let Some(t) = hb.awaiting_since {
+            if engine.last_rx >= t {
+                hb.awaiting_since = None;
+            } else if now >= t + timeout {
+                return Err(Lost::Timeout);
+            }
+        }
+        if now >= hb.next_ping {
+            engine.send_ping(ttl_ds).map_err(Lost::Engine)?;
+            hb.next_ping = now + Duration::from_millis(self.config.heartbeat_ivl as u64);
+            if hb.awaiting_since.is_none() {
+                hb.awaiting_since = Some(now);
+            }
+        }
+        Ok(())
+    }
+
+    /// One turn of work.
     pub(crate) fn run(&mut self, now: Instant) -> Next {
         self.notify.flagged.store(false, Ordering::Release);
         if let Some(Some(deadline)) = self.linger_deadline {
@@ -309,23 +408,36 @@ impl Session {
             }
             return Next::Wait;
         }
+        if let Err(why) = self.heartbeats(now) {
+            return self.lost(now, why);
+        }
         loop {
             let engine = self.engine.as_mut().expect("checked above");
-            if engine.is_handshaking() {
-                if let Some(d) = self.handshake_deadline {
-                    if now >= d {
-                        return self.lost(now);
-                    }
-                }
+            if engine.is_handshaking() && self.handshake_deadline.is_some_and(|d| now >= d) {
+                return self.lost(now, Lost::Timeout);
             }
+            if !self.established && engine.stream.is_connected() {
+                self.established = true;
+                let fd = engine.raw_fd() as u32;
+                self.emit(EventKind::Connected, fd);
+            }
+            let engine = self.engine.as_mut().expect("checked above");
             match engine.run(self.pipes.as_mut()) {
                 Ok(Progress::HandshakeDone(peer)) => {
+                    self.established = true;
                     self.handshake_deadline = None;
+                    if self.config.heartbeat_ivl > 0 {
+                        self.heartbeat = Some(Heartbeat {
+                            next_ping: now + Duration::from_millis(self.config.heartbeat_ivl as u64),
+                            awaiting_since: None,
+                        });
+                    }
                     if let Role::Connect { backoff_ms, .. } = &mut self.role {
                         *backoff_ms = self.config.reconnect_ivl;
                     }
+                    self.emit(EventKind::HandshakeSucceeded, 0);
                     if self.pipes.is_none() {
-                        if self.socket_gone || self.linger_deadline.is_some() {
+                        if self.linger_deadline.is_some() {
                             return Next::Done;
                         }
                         let p = self.make_pipes(peer.routing_id.clone(), Some(peer.socket_type));
@@ -343,20 +455,14 @@ impl Session {
                 }
                 Ok(Progress::Idle) => return Next::Wait,
                 Ok(Progress::Busy) => return Next::Again,
-                Ok(Progress::Drained) => {
-                    self.socket_gone = true;
-                    return Next::Done;
-                }
-                Err(e) => {
-                    let _ = &e;
-                    return self.lost(now);
-                }
+                Ok(Progress::Drained) => return Next::Done,
+                Err(e) => return self.lost(now, Lost::Engine(e)),
             }
         }
     }
 
-    fn lost(&mut self, now: Instant) -> Next {
-        if self.connection_lost(now) {
+    fn lost(&mut self, now: Instant, why: Lost) -> Next {
+        if self.connection_lost(now, why) {
             Next::Done
         } else {
             Next::Wait
@@ -369,6 +475,21 @@ impl Session {
             Some(p) => !p.from_socket.has_message(),
         }
     }
+
+    /// Called as the session is removed (disconnect, close).
+    pub(crate) fn finish(&mut self) {
+        if let Some(e) = self.engine.take() {
+            if self.established {
+                self.emit(EventKind::Disconnected, e.raw_fd() as u32);
+            }
+        }
+    }
+}
+
+/// Why a connection was dropped.
+enum Lost {
+    Engine(EngineError),
+    Timeout,
 }
 
 fn deadline_ms(ms: i32) -> Option<Instant> {

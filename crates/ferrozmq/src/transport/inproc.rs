@@ -118,6 +118,11 @@ impl InprocRegistry {
         self.pending.retain(|_, v| !v.is_empty());
     }
 
+    /// Removes a bound name whatever its owner (a monitor endpoint).
+    pub(crate) fn socket_closed_name(&mut self, name: &str) {
+        self.bound.remove(name);
+    }
+
     /// Connects; returns the connector's peer to attach locally.
     pub(crate) fn connect(&mut self, name: &str, connector: InprocSide) -> Result<Peer> {
         let id: PipeId = next_id();

@@ -9,7 +9,7 @@ pub(crate) mod inproc;
 pub(crate) mod ipc;
 pub(crate) mod tcp;
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read, Write};
 
 /// A connected, non-blocking byte stream.
 #[derive(Debug)]
@@ -40,18 +40,12 @@ impl Stream {
         }
     }
 
-    pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    /// The file descriptor (monitor events report it).
+    pub(crate) fn raw_fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
         match self {
-            Stream::Tcp(s) => s.write_vectored(bufs),
-            Stream::Unix(s) => s.write_vectored(bufs),
-        }
-    }
-
-    /// The error of a non-blocking connect, once it is writable.
-    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
-        match self {
-            Stream::Tcp(s) => s.take_error(),
-            Stream::Unix(s) => s.take_error(),
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
         }
     }
 
@@ -63,13 +57,6 @@ impl Stream {
         }
     }
 
-    /// The peer's address as libzmq reports it (`Peer-Address`, monitor).
-    pub(crate) fn peer_description(&self) -> String {
-        match self {
-            Stream::Tcp(s) => s.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
-            Stream::Unix(_) => String::new(),
-        }
-    }
 }
 
 /// A bound, listening socket.
@@ -84,6 +71,15 @@ impl Listener {
         match self {
             Listener::Tcp(l) => l,
             Listener::Unix(l, _) => l,
+        }
+    }
+
+    /// The file descriptor (monitor events report it).
+    pub(crate) fn raw_fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        match self {
+            Listener::Tcp(l) => l.as_raw_fd(),
+            Listener::Unix(l, _) => l.as_raw_fd(),
         }
     }
 
