@@ -9,6 +9,7 @@ need_apt=()
 [ -e /usr/include/zmq.h ] || need_apt+=(libzmq3-dev)
 ldconfig -p 2>/dev/null | grep -q 'libzmq.so.5 ' || need_apt+=(libzmq5)
 command -v cc >/dev/null || need_apt+=(gcc)
+command -v curl >/dev/null || need_apt+=(curl)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}"
     apt-get update -qq

@@ -13,6 +13,7 @@ mod publisher;
 mod rep;
 mod req;
 mod router;
+mod stream;
 mod subscriber;
 
 use crate::error::{Error, Result};
@@ -72,6 +73,7 @@ pub(crate) fn create(socket_type: SocketType) -> Result<Box<dyn Pattern>> {
         SocketType::Rep => Box::new(rep::Rep::new()),
         SocketType::Dealer => Box::new(dealer::Dealer::default()),
         SocketType::Router => Box::new(router::Router::new()),
+        SocketType::Stream => Box::new(stream::Stream::new()),
         _ => return Err(Error::EINVAL),
     })
 }

@@ -46,6 +46,8 @@ pub(crate) struct EnginePipes {
 pub(crate) enum Progress {
     /// Nothing special; wait for readiness or activation.
     Idle,
+    /// A raw (STREAM) connection is up: attach the pipes, then run again.
+    RawReady,
     /// The handshake just completed: attach the pipes, then run again.
     HandshakeDone(PeerInfo),
     /// More work is ready now (input budget used up): run again soon.
@@ -75,6 +77,11 @@ pub(crate) struct Engine {
     decode_subscriptions: bool,
     socket_type: SocketType,
     out_closed: bool,
+    /// STREAM: raw bytes, no ZMTP (libzmq's raw_engine).
+    raw: bool,
+    raw_announced: bool,
+    /// STREAM: the application asked to close (an empty message).
+    close_requested: bool,
     /// When bytes last arrived (heartbeat timeouts count from here).
     pub last_rx: std::time::Instant,
     /// The TTL the peer announced in its last PING (RFC 37 §PING): if
@@ -86,12 +93,18 @@ impl Engine {
     pub(crate) fn new(stream: Stream, config: HandshakeConfig) -> Engine {
         let socket_type = config.socket_type;
         let max = config.max_msg_size;
-        let mut hs = Handshake::new(config);
+        let raw = socket_type == SocketType::Stream;
         let mut outbuf = BytesMut::with_capacity(OUT_BATCH);
-        hs.poll_transmit(&mut outbuf);
+        let handshake = if raw {
+            None
+        } else {
+            let mut hs = Handshake::new(config);
+            hs.poll_transmit(&mut outbuf);
+            Some(hs)
+        };
         Engine {
             stream,
-            handshake: Some(hs),
+            handshake,
             decoder: FrameDecoder::new(max),
             inbuf: BytesMut::with_capacity(READ_CHUNK),
             outbuf,
@@ -105,6 +118,9 @@ impl Engine {
             decode_subscriptions: matches!(socket_type, SocketType::Pub | SocketType::XPub),
             socket_type,
             out_closed: false,
+            raw,
+            raw_announced: false,
+            close_requested: false,
             last_rx: std::time::Instant::now(),
             peer_ttl: None,
         }
@@ -168,6 +184,10 @@ impl Engine {
 
     /// One turn: handshake, or move data both ways.
     pub(crate) fn run(&mut self, pipes: Option<&mut EnginePipes>) -> Result<Progress, EngineError> {
+        if self.raw && !self.raw_announced {
+            self.raw_announced = true;
+            return Ok(Progress::RawReady);
+        }
         while self.handshake.is_some() {
             self.flush_handshake()?;
             let hs = self.handshake.as_mut().expect("loop condition");
@@ -192,6 +212,10 @@ impl Engine {
         let drained = self.output(pipes)?;
         if drained {
             return Ok(Progress::Drained);
+        }
+        if self.close_requested && self.outbuf.is_empty() {
+            // STREAM: the application closed this connection.
+            return Err(EngineError::Closed);
         }
         Ok(if busy { Progress::Busy } else { Progress::Idle })
     }
@@ -218,8 +242,16 @@ impl Engine {
         let mut budget = READ_BUDGET;
         let mut busy = false;
         'outer: loop {
+            if self.raw && !self.inbuf.is_empty() {
+                // STREAM: whatever arrived is one message (libzmq's raw
+                // decoder does the same).
+                let chunk = self.inbuf.split().freeze();
+                if !self.push(pipes, Msg::from_bytes(chunk)) {
+                    break 'outer;
+                }
+            }
             // Decode everything complete in the buffer.
-            loop {
+            while !self.raw {
                 let Some(h) = self.decoder.decode_header(&self.inbuf).map_err(EngineError::Protocol)? else {
                     break;
                 };
@@ -329,6 +361,15 @@ impl Engine {
     fn encode(&mut self, msg: Msg) {
         let more = msg.get_more();
         let data = msg.as_bytes();
+        if self.raw {
+            if data.is_empty() && !self.out_more {
+                self.close_requested = true;
+            } else {
+                self.outbuf.extend_from_slice(data);
+            }
+            self.out_more = more;
+            return;
+        }
         if self.encode_subscriptions && !self.out_more && !more {
             match data.first() {
                 Some(1) => {

@@ -453,6 +453,23 @@ impl Session {
                     self.connected_before = true;
                     continue;
                 }
+                Ok(Progress::RawReady) => {
+                    self.established = true;
+                    self.handshake_deadline = None;
+                    if self.pipes.is_none() {
+                        let p = self.make_pipes(None, Some(SocketType::Stream));
+                        self.socket.mailbox.post(SocketCommand::Attach(p));
+                    } else if let Some(p) = &self.pipes {
+                        self.socket.mailbox.post(SocketCommand::Connected {
+                            id: p.id,
+                            routing_id: None,
+                            peer_type: SocketType::Stream,
+                            reconnect: self.connected_before,
+                        });
+                    }
+                    self.connected_before = true;
+                    continue;
+                }
                 Ok(Progress::Idle) => return Next::Wait,
                 Ok(Progress::Busy) => return Next::Again,
                 Ok(Progress::Drained) => return Next::Done,
