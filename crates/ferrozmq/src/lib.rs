@@ -41,6 +41,7 @@ pub mod options;
 mod patterns;
 mod pipe;
 mod poll;
+mod proxy;
 pub mod routing;
 mod runtime;
 mod signal;
@@ -54,6 +55,7 @@ pub use ferrozmq_proto::SocketType;
 pub use monitor::{Event, EventKind, Monitor};
 pub use msg::{Msg, INLINE_CAPACITY};
 pub use poll::{poll, PollItem};
+pub use proxy::{proxy, proxy_steerable};
 pub use socket::{Socket, DONTWAIT, POLLERR, POLLIN, POLLOUT, SNDMORE};
 
 /// The libzmq version this library is compatible with, as `(major, minor, patch)`.

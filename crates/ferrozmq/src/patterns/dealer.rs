@@ -76,9 +76,9 @@ impl Pattern for Dealer {
     }
 
     fn pipe_writable(&mut self, id: PipeId) {
-        if self.lb.reap(id) {
-            self.fq.detach(id);
-        } else {
+        // A peer that went away stops receiving at once, but what it sent
+        // before is still read: the fair queue drops it only when drained.
+        if !self.lb.reap(id) {
             self.lb.activate(id);
         }
     }

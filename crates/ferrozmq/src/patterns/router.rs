@@ -23,7 +23,8 @@ use ferrozmq_proto::SocketType;
 use std::collections::HashMap;
 
 struct Outlet {
-    writer: PipeWriter,
+    /// None once the peer went away (its last messages may still be read).
+    writer: Option<PipeWriter>,
     routing_id: Option<Bytes>,
 }
 
@@ -137,10 +138,10 @@ impl Router {
     }
 
     fn probe(&mut self, id: PipeId) {
-        if let Some(o) = self.outlets.get_mut(&id) {
-            if o.writer.check_write() {
-                o.writer.write(Msg::new());
-                o.writer.flush();
+        if let Some(w) = self.outlets.get_mut(&id).and_then(|o| o.writer.as_mut()) {
+            if w.check_write() {
+                w.write(Msg::new());
+                w.flush();
             }
         }
     }
@@ -155,6 +156,24 @@ impl Router {
             // Ignored duplicate: keep it parked so the connection stays up
             // but its messages are never read (libzmq's behaviour).
             self.anonymous.insert(id, (reader, None));
+        }
+    }
+
+    /// The peer can no longer be sent to; its queued input is still read.
+    fn writer_gone(&mut self, id: PipeId) {
+        if let Some(o) = self.outlets.get_mut(&id) {
+            o.writer = None;
+            if let Some(rid) = &o.routing_id {
+                if self.by_id.get(rid) == Some(&id) {
+                    self.by_id.remove(rid);
+                }
+            }
+        }
+        if matches!(self.send_state, SendState::To(p) if p == id) {
+            self.send_state = SendState::Drop;
+        }
+        if self.anonymous.contains_key(&id) {
+            self.remove_peer(id);
         }
     }
 
@@ -191,7 +210,11 @@ impl Router {
                 let target = self.by_id.get(msg.as_bytes()).copied();
                 match target {
                     Some(id) => {
-                        let full = !self.outlets.get_mut(&id).is_some_and(|o| o.writer.check_write());
+                        let full = !self
+                            .outlets
+                            .get_mut(&id)
+                            .and_then(|o| o.writer.as_mut())
+                            .is_some_and(|w| w.check_write());
                         if full {
                             if self.mandatory {
                                 return Err((Error::EAGAIN, msg));
@@ -212,16 +235,15 @@ impl Router {
             }
             SendState::To(id) => {
                 let more = msg.get_more();
-                if let Some(o) = self.outlets.get_mut(&id) {
-                    o.writer.write(msg);
-                    if !more && !o.writer.flush() {
-                        self.dead.push(id);
+                if let Some(w) = self.outlets.get_mut(&id).and_then(|o| o.writer.as_mut()) {
+                    w.write(msg);
+                    if !more && !w.flush() {
+                        self.writer_gone(id);
                     }
                 }
                 if !more {
                     self.send_state = SendState::Idle;
                 }
-                self.bury();
                 Ok(())
             }
             SendState::Drop => {
@@ -238,7 +260,7 @@ impl Pattern for Router {
     fn attach(&mut self, peer: Peer) {
         let id = peer.id;
         let identified = peer.is_identified();
-        self.outlets.insert(id, Outlet { writer: peer.writer, routing_id: None });
+        self.outlets.insert(id, Outlet { writer: Some(peer.writer), routing_id: None });
         if identified {
             self.activate_peer(id, peer.reader, peer.local_routing_id, peer.routing_id);
         } else {
@@ -264,14 +286,19 @@ impl Pattern for Router {
     }
 
     fn pipe_writable(&mut self, id: PipeId) {
-        if self.outlets.get(&id).is_some_and(|o| o.writer.is_reader_closed()) {
-            self.remove_peer(id);
+        // The peer went away: it can no longer be addressed (its id is free
+        // for a reconnecting peer), but what it sent is still delivered; the
+        // rest of it goes when the fair queue finds the pipe drained.
+        let gone = self.outlets.get(&id).and_then(|o| o.writer.as_ref()).is_some_and(|w| w.is_reader_closed());
+        if gone {
+            self.writer_gone(id);
         }
     }
 
     fn send(&mut self, msg: Msg) -> SendResult {
         self.send_frame(msg)
     }
+
 
     fn recv(&mut self) -> Result<Msg> {
         self.recv_frame().map(|(_, m)| m).ok_or(Error::EAGAIN)
@@ -297,8 +324,8 @@ impl Pattern for Router {
     }
 
     fn set_hwms(&mut self, sndhwm: u64, rcvhwm: u64) {
-        for o in self.outlets.values() {
-            o.writer.set_hwm(sndhwm);
+        for w in self.outlets.values().filter_map(|o| o.writer.as_ref()) {
+            w.set_hwm(sndhwm);
         }
         self.fq.set_hwm(rcvhwm);
         for (r, _) in self.anonymous.values() {

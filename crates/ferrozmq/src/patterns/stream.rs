@@ -133,8 +133,12 @@ impl Pattern for Stream {
     }
 
     fn pipe_writable(&mut self, id: PipeId) {
-        if self.conns.get(&id).and_then(|c| c.writer.as_ref()).is_some_and(|w| w.is_reader_closed()) {
-            self.close(id);
+        // The connection is gone for sending; its last bytes are still read
+        // and the disconnect is reported once they are (see `pull`).
+        if let Some(c) = self.conns.get_mut(&id) {
+            if c.writer.as_ref().is_some_and(|w| w.is_reader_closed()) {
+                c.writer = None;
+            }
         }
     }
 

@@ -135,9 +135,10 @@ impl Pattern for Subscriber {
     }
 
     fn pipe_writable(&mut self, id: PipeId) {
+        // The publisher went away: stop sending it subscriptions, but keep
+        // reading what it published before (the queue closes when drained).
         if self.writers.get(&id).is_some_and(|w| w.is_reader_closed()) {
             self.writers.remove(&id);
-            self.fq.detach(id);
         }
     }
 

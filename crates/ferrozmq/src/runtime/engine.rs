@@ -232,8 +232,16 @@ impl Engine {
     }
 
     /// Decodes and delivers input. Returns true if it stopped on its budget
-    /// with more input possibly pending.
+    /// with more input possibly pending. Whatever was decoded is published
+    /// to the socket even when the connection then fails (a peer that sends
+    /// and closes at once must still be heard).
     fn input(&mut self, pipes: &mut EnginePipes) -> Result<bool, EngineError> {
+        let r = self.input_frames(pipes);
+        pipes.to_socket.flush();
+        r
+    }
+
+    fn input_frames(&mut self, pipes: &mut EnginePipes) -> Result<bool, EngineError> {
         if let Some(m) = self.stalled.take() {
             if !self.push(pipes, m) {
                 return Ok(false);
@@ -298,7 +306,6 @@ impl Engine {
             }
             budget = budget.saturating_sub(READ_CHUNK);
         }
-        pipes.to_socket.flush();
         Ok(busy && self.stalled.is_none())
     }
 

@@ -214,10 +214,10 @@ impl Session {
     /// Starts a connection attempt if it is time; true if a stream was
     /// created (the caller registers it).
     pub(crate) fn try_connect(&mut self, now: Instant) -> bool {
-        let Role::Connect { target, retry_at, .. } = &mut self.role else { return false };
-        if self.engine.is_some() || self.linger_deadline.is_some() {
+        if !self.wants_connect() {
             return false;
         }
+        let Role::Connect { target, retry_at, .. } = &mut self.role else { return false };
         if retry_at.is_some_and(|at| at > now) {
             return false;
         }
@@ -300,9 +300,13 @@ impl Session {
         Duration::from_millis(t.max(0) as u64)
     }
 
-    /// True while a reconnect is pending (the I/O thread starts it when due).
-    pub(crate) fn wants_connect(&self) -> bool {
-        matches!(self.role, Role::Connect { .. }) && self.engine.is_none() && self.linger_deadline.is_none()
+    /// True while a (re)connect is pending (the I/O thread starts it when
+    /// due). A closed socket's session keeps trying while it still has
+    /// messages to deliver (LINGER), as libzmq does.
+    pub(crate) fn wants_connect(&mut self) -> bool {
+        matches!(self.role, Role::Connect { .. })
+            && self.engine.is_none()
+            && (self.linger_deadline.is_none() || !self.queue_is_empty())
     }
 
     /// The socket closed; linger as configured.
@@ -359,7 +363,8 @@ impl Session {
                 self.pipes = None;
                 true
             }
-            Role::Connect { .. } => self.linger_deadline.is_some(),
+            // Lingering: over once nothing is left to deliver.
+            Role::Connect { .. } => self.linger_deadline.is_some() && self.queue_is_empty(),
         }
     }
 
@@ -486,6 +491,7 @@ impl Session {
         }
     }
 
+    /// True if the socket has nothing queued for this peer.
     fn queue_is_empty(&mut self) -> bool {
         match &mut self.pipes {
             None => true,
