@@ -7,6 +7,7 @@
 //! variant in [`Command`] and one arm in [`dispatch`].
 
 mod common;
+mod perf;
 mod recv;
 mod send;
 
@@ -36,12 +37,27 @@ enum Command {
     // doc comment here would replace them.
     Send(send::SendArgs),
     Recv(recv::RecvArgs),
+    /// libzmq's perf programs, same arguments and output (local_thr,
+    /// remote_thr, local_lat, remote_lat, inproc_thr, inproc_lat)
+    #[command(
+        disable_help_flag = true,
+        after_help = "Examples:\n  fzmq perf local_thr tcp://127.0.0.1:5555 64 1000000 &\n  fzmq perf remote_thr tcp://127.0.0.1:5555 64 1000000\n  fzmq perf inproc_lat 64 10000\n\nThe binary also runs these programs when invoked through a link named after them."
+    )]
+    Perf {
+        /// PROGRAM then its arguments, exactly as libzmq's tool takes them
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROGRAM ARGS")]
+        args: Vec<String>,
+    },
 }
 
 fn dispatch(command: Command) -> Result<(), CliError> {
     match command {
         Command::Send(args) => send::run(args),
         Command::Recv(args) => recv::run(args),
+        Command::Perf { args } => {
+            let (program, rest) = args.split_first().map(|(p, r)| (p.as_str(), r)).unwrap_or(("", &[]));
+            std::process::exit(perf::run(program, rest));
+        }
     }
 }
 
@@ -120,6 +136,13 @@ fn parse_or_exit() -> Cli {
 
 fn main() {
     install_panic_hook();
+    // Invoked as `local_thr` etc. (a link): behave exactly like libzmq's tool.
+    let argv0 = std::env::args().next().unwrap_or_default();
+    let name = std::path::Path::new(&argv0).file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if perf::PROGRAMS.contains(&name) {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        std::process::exit(perf::run(name, &args));
+    }
     if std::env::var_os("FZMQ_TEST_PANIC").is_some() {
         // Lets the tests check the panic hook; not a user-facing feature.
         panic!("panic requested by FZMQ_TEST_PANIC");
