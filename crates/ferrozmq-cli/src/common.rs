@@ -157,12 +157,14 @@ fn can_recv(t: SocketType) -> bool {
     !matches!(t, SocketType::Pub | SocketType::Push | SocketType::Radio | SocketType::Scatter)
 }
 
-/// REQ and REP must alternate sending and receiving, which neither `send`
-/// nor `recv` does (yet).
-fn lockstep_alternative(t: SocketType) -> Option<&'static str> {
-    match t {
-        SocketType::Req => Some("DEALER"),
-        SocketType::Rep => Some("ROUTER"),
+/// REQ and REP alternate sending and receiving: a REQ starts by sending
+/// (`fzmq send req` prints each reply), a REP by receiving (`fzmq recv rep
+/// --echo` answers each request). The other way round is refused, with the
+/// command that works.
+fn lockstep_misuse(t: SocketType, direction: Direction) -> Option<&'static str> {
+    match (t, direction) {
+        (SocketType::Req, Direction::Recv) => Some("fzmq send req"),
+        (SocketType::Rep, Direction::Send) => Some("fzmq recv rep --echo"),
         _ => None,
     }
 }
@@ -173,7 +175,7 @@ pub fn type_help(direction: Direction) -> String {
     let usable: Vec<String> = SocketType::ALL
         .iter()
         .copied()
-        .filter(|&t| ferrozmq::has_socket_type(t) && lockstep_alternative(t).is_none())
+        .filter(|&t| ferrozmq::has_socket_type(t) && lockstep_misuse(t, direction).is_none())
         .filter(|&t| if direction == Direction::Send { can_send(t) } else { can_recv(t) })
         .map(|t| t.to_string().to_ascii_lowercase())
         .collect();
@@ -283,12 +285,10 @@ pub fn open_socket(
             ),
         ));
     }
-    if let Some(alt) = lockstep_alternative(t) {
+    if let Some(alt) = lockstep_misuse(t, direction) {
         return Err(CliError::usage(
             subcommand,
-            format!(
-                "'fzmq {subcommand}' cannot use a {t} socket yet: {t} must alternate sending and receiving (use {alt} instead)"
-            ),
+            format!("'fzmq {subcommand}' cannot use a {t} socket: {t} alternates sending and receiving (use '{alt}')"),
         ));
     }
     if !ferrozmq::has_socket_type(t) {

@@ -8,6 +8,7 @@
 
 mod common;
 mod perf;
+mod proxy;
 mod recv;
 mod send;
 
@@ -37,6 +38,7 @@ enum Command {
     // doc comment here would replace them.
     Send(send::SendArgs),
     Recv(recv::RecvArgs),
+    Proxy(proxy::ProxyArgs),
     /// libzmq's perf programs, same arguments and output (local_thr,
     /// remote_thr, local_lat, remote_lat, inproc_thr, inproc_lat)
     #[command(
@@ -54,6 +56,7 @@ fn dispatch(command: Command) -> Result<(), CliError> {
     match command {
         Command::Send(args) => send::run(args),
         Command::Recv(args) => recv::run(args),
+        Command::Proxy(args) => proxy::run(args),
         Command::Perf { args } => {
             let (program, rest) = args.split_first().map(|(p, r)| (p.as_str(), r)).unwrap_or(("", &[]));
             std::process::exit(perf::run(program, rest));
@@ -95,7 +98,7 @@ fn usage_of(subcommand: &str) -> String {
 
 /// The subcommand named on the command line, if any (for usage on errors).
 fn subcommand_in_argv() -> Option<&'static str> {
-    let names = ["send", "recv"];
+    let names = ["send", "recv", "proxy", "perf"];
     std::env::args().skip(1).find_map(|a| names.iter().copied().find(|n| *n == a))
 }
 

@@ -27,7 +27,8 @@ use std::os::unix::ffi::OsStrExt;
     after_help = "Examples:\n  \
         fzmq recv pull --bind tcp://127.0.0.1:5555\n  \
         fzmq recv sub --connect tcp://127.0.0.1:5556 --subscribe weather. --subscribe news.\n  \
-        fzmq recv pull --bind ipc:///tmp/feed --count 1 --timeout-ms 5000"
+        fzmq recv pull --bind ipc:///tmp/feed --count 1 --timeout-ms 5000\n  \
+        fzmq recv rep --bind tcp://127.0.0.1:5555 --echo"
 )]
 pub struct RecvArgs {
     #[command(flatten)]
@@ -45,6 +46,11 @@ pub struct RecvArgs {
     /// Wait at most MS milliseconds for each message; on expiry exit with status 2
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(i32).range(0..))]
     pub timeout_ms: Option<i32>,
+
+    /// Answer each message with itself (REP: the reply; ROUTER: back to the
+    /// sender; DEALER and PAIR: back to the peer). Required for REP.
+    #[arg(long)]
+    pub echo: bool,
 }
 
 /// Runs `fzmq recv`.
@@ -59,6 +65,14 @@ pub fn run(args: RecvArgs) -> Result<(), CliError> {
         prefixes.push(Vec::new());
     }
 
+    let echoes = matches!(t, SocketType::Rep | SocketType::Router | SocketType::Dealer | SocketType::Pair);
+    if args.echo && !echoes {
+        return Err(CliError::usage("recv", format!("--echo applies to REP, ROUTER, DEALER and PAIR sockets, not {t}")));
+    }
+    if t == SocketType::Rep && !args.echo {
+        return Err(CliError::usage("recv", "a REP socket must answer every request: use --echo"));
+    }
+
     let ctx = Context::new();
     let socket = open_socket(
         &ctx,
@@ -66,7 +80,13 @@ pub fn run(args: RecvArgs) -> Result<(), CliError> {
         Direction::Recv,
         // Nothing this command sends upstream (subscriptions) is worth
         // waiting for at exit; -o linger=... still overrides.
-        |s| s.set_linger(0).map_err(|e| CliError::failure(format!("cannot set linger: {}", describe(e)))),
+        // (With --echo the replies are worth delivering: default linger.)
+        |s| {
+            if args.echo {
+                return Ok(());
+            }
+            s.set_linger(0).map_err(|e| CliError::failure(format!("cannot set linger: {}", describe(e))))
+        },
         |s| {
             if let Some(ms) = args.timeout_ms {
                 s.set_rcvtimeo(ms)
@@ -75,8 +95,13 @@ pub fn run(args: RecvArgs) -> Result<(), CliError> {
             subscribe(s, t, &prefixes)
         },
     )?;
-    let result = receive(&socket, args.count, args.timeout_ms);
-    abandon(socket);
+    let result = receive(&socket, args.count, args.timeout_ms, args.echo);
+    if args.echo && result.is_ok() {
+        // Deliver the last echoes (LINGER as configured, default -1).
+        drop(socket);
+    } else {
+        abandon(socket);
+    }
     drop(ctx);
     result
 }
@@ -146,9 +171,9 @@ fn output_error(e: std::io::Error) -> Stop {
     }
 }
 
-fn receive(socket: &Socket, count: Option<u64>, timeout_ms: Option<i32>) -> Result<(), CliError> {
+fn receive(socket: &Socket, count: Option<u64>, timeout_ms: Option<i32>, echo: bool) -> Result<(), CliError> {
     let mut out = Output::new();
-    let result = receive_loop(socket, &mut out, count, timeout_ms);
+    let result = receive_loop(socket, &mut out, count, timeout_ms, echo);
     let flushed = out.flush().map_err(output_error);
     match result.and(flushed) {
         Ok(()) | Err(Stop::OutputClosed) => Ok(()),
@@ -156,7 +181,13 @@ fn receive(socket: &Socket, count: Option<u64>, timeout_ms: Option<i32>) -> Resu
     }
 }
 
-fn receive_loop(socket: &Socket, out: &mut Output, count: Option<u64>, timeout_ms: Option<i32>) -> Result<(), Stop> {
+fn receive_loop(
+    socket: &Socket,
+    out: &mut Output,
+    count: Option<u64>,
+    timeout_ms: Option<i32>,
+    echo: bool,
+) -> Result<(), Stop> {
     let mut received: u64 = 0;
     while count.map_or(true, |n| received < n) {
         // Take what is already here without blocking; flush before waiting,
@@ -182,6 +213,12 @@ fn receive_loop(socket: &Socket, out: &mut Output, count: Option<u64>, timeout_m
             Err(e) => return Err(Stop::Error(receive_error(e))),
         };
         out.write_message(&frames).map_err(output_error)?;
+        if echo {
+            // ROUTER: the first frame (the sender's id) routes the echo back.
+            socket
+                .send_multipart(frames, 0)
+                .map_err(|e| Stop::Error(CliError::failure(format!("cannot send the echo: {}", describe(e)))))?;
+        }
         received += 1;
     }
     Ok(())

@@ -3,7 +3,7 @@
 use crate::common::{abandon, describe, describe_io, open_socket, CliError, Direction, SocketArgs};
 use clap::Args;
 use ferrozmq::Context;
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::time::Duration;
 
 /// Arguments of `fzmq send`.
@@ -24,7 +24,10 @@ use std::time::Duration;
     after_help = "Examples:\n  \
         printf 'hello\\nmulti\\tframe\\n' | fzmq send push --connect tcp://127.0.0.1:5555\n  \
         seq 100 | fzmq send pub --bind 'tcp://*:5556' --delay-ms 300\n  \
-        yes tick | fzmq send push --connect ipc:///tmp/feed --count 10 -o sndhwm=100"
+        yes tick | fzmq send push --connect ipc:///tmp/feed --count 10 -o sndhwm=100\n  \
+        echo ping | fzmq send req --connect tcp://127.0.0.1:5555   # prints the reply\n\n\
+        A REQ socket sends one line, then prints the reply (frames joined by TAB) \
+        before sending the next."
 )]
 pub struct SendArgs {
     #[command(flatten)]
@@ -38,16 +41,30 @@ pub struct SendArgs {
     /// Send only the first N lines, then stop reading standard input
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
+
+    /// REQ only: wait at most MS milliseconds for each reply; on expiry exit
+    /// with status 2
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(i32).range(0..))]
+    pub timeout_ms: Option<i32>,
 }
 
 /// Runs `fzmq send`.
 pub fn run(args: SendArgs) -> Result<(), CliError> {
     let ctx = Context::new();
-    let socket = open_socket(&ctx, &args.socket, Direction::Send, |_| Ok(()), |_| Ok(()))?;
+    let is_req = args.socket.socket_type == ferrozmq::SocketType::Req;
+    if args.timeout_ms.is_some() && !is_req {
+        return Err(CliError::usage("send", "--timeout-ms applies only to REQ sockets (waiting for replies)"));
+    }
+    let socket = open_socket(&ctx, &args.socket, Direction::Send, |_| Ok(()), |s| {
+        if let Some(ms) = args.timeout_ms {
+            s.set_rcvtimeo(ms).map_err(|e| CliError::failure(format!("cannot set the timeout: {}", describe(e))))?;
+        }
+        Ok(())
+    })?;
     if args.delay_ms > 0 {
         std::thread::sleep(Duration::from_millis(args.delay_ms));
     }
-    match pump(&socket, args.count) {
+    match pump(&socket, args.count, is_req.then_some(args.timeout_ms)) {
         Ok(()) => {
             // Linger: dropping the socket, then the context, delivers
             // everything still queued (up to LINGER).
@@ -62,8 +79,10 @@ pub fn run(args: SendArgs) -> Result<(), CliError> {
     }
 }
 
-/// Reads standard input and sends each line.
-fn pump(socket: &ferrozmq::Socket, count: Option<u64>) -> Result<(), CliError> {
+/// Reads standard input and sends each line; with `replies` (REQ), waits for
+/// and prints the reply to each (the inner option is the reply timeout).
+fn pump(socket: &ferrozmq::Socket, count: Option<u64>, replies: Option<Option<i32>>) -> Result<(), CliError> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let stdin = std::io::stdin();
     let mut input = std::io::BufReader::with_capacity(64 * 1024, stdin.lock());
     let mut line = Vec::with_capacity(256);
@@ -80,7 +99,12 @@ fn pump(socket: &ferrozmq::Socket, count: Option<u64>) -> Result<(), CliError> {
             line.pop();
         }
         match socket.send_multipart(line.split(|&b| b == b'\t'), 0) {
-            Ok(()) => sent += 1,
+            Ok(()) => {
+                sent += 1;
+                if let Some(timeout) = replies {
+                    print_reply(socket, &mut out, timeout)?;
+                }
+            }
             Err(ferrozmq::Error::EAGAIN) => {
                 let ms = socket.get_option("sndtimeo").unwrap_or_else(|_| "?".into());
                 return Err(CliError::timeout(format!("timed out after {ms} ms sending message {}", sent + 1)));
@@ -90,5 +114,27 @@ fn pump(socket: &ferrozmq::Socket, count: Option<u64>) -> Result<(), CliError> {
             }
         }
     }
+    out.flush().map_err(|e| CliError::failure(format!("cannot write to standard output: {}", describe_io(&e))))?;
     Ok(())
+}
+
+/// Waits for a REQ's reply and prints it as one line.
+fn print_reply(socket: &ferrozmq::Socket, out: &mut impl Write, timeout: Option<i32>) -> Result<(), CliError> {
+    let frames = socket.recv_multipart(0).map_err(|e| match e {
+        ferrozmq::Error::EAGAIN => {
+            CliError::timeout(format!("timed out after {} ms waiting for a reply", timeout.unwrap_or(-1)))
+        }
+        e => CliError::failure(format!("cannot receive the reply: {}", describe(e))),
+    })?;
+    let write = |out: &mut dyn Write| -> std::io::Result<()> {
+        for (i, f) in frames.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b"\t")?;
+            }
+            out.write_all(f)?;
+        }
+        out.write_all(b"\n")?;
+        out.flush()
+    };
+    write(out).map_err(|e| CliError::failure(format!("cannot write to standard output: {}", describe_io(&e))))
 }

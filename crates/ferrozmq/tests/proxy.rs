@@ -64,3 +64,66 @@ fn steerable_proxy_forwards_captures_pauses_and_reports() {
     assert!(control.recv_msg(0).unwrap().is_empty());
     h.join().unwrap().unwrap();
 }
+
+#[test]
+fn proxy_over_tcp_req_router_dealer_rep() {
+    let ctx = Context::new();
+    let front = ctx.socket(SocketType::Router).unwrap();
+    front.bind("tcp://127.0.0.1:*").unwrap();
+    let back = ctx.socket(SocketType::Dealer).unwrap();
+    back.bind("tcp://127.0.0.1:*").unwrap();
+    let (fe, be) = (front.last_endpoint().unwrap(), back.last_endpoint().unwrap());
+    let h = std::thread::spawn(move || {
+        let _ = ferrozmq::proxy(&front, &back, None);
+    });
+    let worker = ctx.socket(SocketType::Rep).unwrap();
+    worker.connect(&be).unwrap();
+    let client = ctx.socket(SocketType::Req).unwrap();
+    client.connect(&fe).unwrap();
+    client.set_rcvtimeo(5000).unwrap();
+    worker.set_rcvtimeo(5000).unwrap();
+    for i in 0..20 {
+        client.send(format!("q{i}"), 0).unwrap();
+        assert_eq!(worker.recv_string(0).unwrap().unwrap(), format!("q{i}"));
+        worker.send(format!("a{i}"), 0).unwrap();
+        assert_eq!(client.recv_string(0).unwrap().unwrap(), format!("a{i}"));
+    }
+    drop(client);
+    drop(worker);
+    ctx.shutdown();
+    h.join().unwrap();
+}
+
+#[test]
+fn proxy_delivers_the_last_reply_of_a_worker_that_exits_at_once() {
+    let ctx = Context::new();
+    let front = ctx.socket(SocketType::Router).unwrap();
+    front.bind("tcp://127.0.0.1:*").unwrap();
+    let back = ctx.socket(SocketType::Dealer).unwrap();
+    back.bind("tcp://127.0.0.1:*").unwrap();
+    let (fe, be) = (front.last_endpoint().unwrap(), back.last_endpoint().unwrap());
+    let pctx = ctx.clone();
+    let h = std::thread::spawn(move || {
+        let _ = ferrozmq::proxy(&front, &back, None);
+        drop(pctx);
+    });
+    let client = ctx.socket(SocketType::Req).unwrap();
+    client.connect(&fe).unwrap();
+    client.set_rcvtimeo(5000).unwrap();
+    for i in 0..5 {
+        // A fresh worker process per request, exiting right after replying.
+        let wctx = Context::new();
+        let worker = wctx.socket(SocketType::Rep).unwrap();
+        worker.connect(&be).unwrap();
+        worker.set_rcvtimeo(5000).unwrap();
+        client.send(format!("q{i}"), 0).unwrap();
+        assert_eq!(worker.recv_string(0).unwrap().unwrap(), format!("q{i}"));
+        worker.send(format!("a{i}"), 0).unwrap();
+        drop(worker);
+        drop(wctx);
+        assert_eq!(client.recv_string(0).unwrap().unwrap(), format!("a{i}"), "reply {i} lost");
+    }
+    drop(client);
+    ctx.shutdown();
+    h.join().unwrap();
+}
