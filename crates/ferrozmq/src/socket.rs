@@ -205,6 +205,22 @@ impl SocketCore {
         }
     }
 
+    fn tcp_options(&self) -> crate::transport::tcp::TcpOptions {
+        let o = &self.options;
+        crate::transport::tcp::TcpOptions {
+            sndbuf: o.sndbuf,
+            rcvbuf: o.rcvbuf,
+            keepalive: o.tcp_keepalive,
+            keepalive_cnt: o.tcp_keepalive_cnt,
+            keepalive_idle: o.tcp_keepalive_idle,
+            keepalive_intvl: o.tcp_keepalive_intvl,
+            tos: o.tos,
+            maxrt: o.tcp_maxrt,
+            bindtodevice: o.bindtodevice.clone(),
+            backlog: o.backlog,
+        }
+    }
+
     fn socket_ref(&self) -> SocketRef {
         SocketRef { socket_id: self.id, mailbox: self.mailbox.clone(), monitor: self.monitor.clone() }
     }
@@ -236,7 +252,7 @@ impl SocketCore {
                 (endpoint.to_string(), EndpointHandle::InprocBound(name))
             }
             Endpoint::Tcp { host, port } => {
-                let bound = crate::transport::tcp::bind(&host, port, self.options.ipv6);
+                let bound = crate::transport::tcp::bind(&host, port, self.options.ipv6, &self.tcp_options());
                 self.listen(endpoint, bound)?
             }
             Endpoint::Ipc(name) => {
@@ -293,7 +309,7 @@ impl SocketCore {
             Endpoint::Tcp { host, port } => {
                 // Validate now so a malformed address fails at connect time.
                 crate::endpoint::tcp_connect_addrs(&host, port, self.options.ipv6)?;
-                ConnectTarget::Tcp { host, port, ipv6: self.options.ipv6 }
+                ConnectTarget::Tcp { host, port, ipv6: self.options.ipv6, opts: self.tcp_options() }
             }
             Endpoint::Ipc(name) => {
                 if name == "*" {

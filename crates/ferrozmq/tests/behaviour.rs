@@ -296,3 +296,31 @@ fn xpub_sees_subscriptions_and_verbose_duplicates() {
     assert_eq!(&*xpub.recv_msg(0).unwrap(), b"\x01x");
     assert_eq!(&*xpub.recv_msg(0).unwrap(), b"\x01x", "verbose passes duplicates");
 }
+
+#[test]
+fn tcp_socket_options_reach_the_connections() {
+    use ferrozmq::monitor::{EventKind, EVENT_ALL};
+    let ctx = Context::new();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_option("tcp_keepalive", "1").unwrap();
+    pull.set_option("tcp_keepalive_idle", "77").unwrap();
+    pull.set_option("rcvbuf", "131072").unwrap();
+    let m = pull.monitor_events(EVENT_ALL).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.connect(&pull.last_endpoint().unwrap()).unwrap();
+    let fd = loop {
+        let e = m.next_event(5000).expect("accepted event");
+        if e.kind == EventKind::Accepted {
+            break e.value as i32;
+        }
+    };
+    // SAFETY: the fd belongs to the live accepted connection for the whole
+    // test (nothing closes it); we only read options through it.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let sock = socket2::SockRef::from(&borrowed);
+    assert!(sock.keepalive().unwrap(), "SO_KEEPALIVE set");
+    assert_eq!(sock.keepalive_time().unwrap(), Duration::from_secs(77));
+    assert!(sock.recv_buffer_size().unwrap() >= 131072, "SO_RCVBUF applied (the kernel doubles it)");
+    assert!(sock.nodelay().unwrap(), "TCP_NODELAY always on");
+}

@@ -85,14 +85,14 @@ impl Notify for SessionNotify {
 /// How to (re)establish a connect session's stream.
 #[derive(Clone, Debug)]
 pub(crate) enum ConnectTarget {
-    Tcp { host: String, port: Option<u16>, ipv6: bool },
+    Tcp { host: String, port: Option<u16>, ipv6: bool, opts: crate::transport::tcp::TcpOptions },
     Ipc(String),
 }
 
 impl ConnectTarget {
     fn connect(&self) -> crate::error::Result<Stream> {
         match self {
-            ConnectTarget::Tcp { host, port, ipv6 } => crate::transport::tcp::connect(host, *port, *ipv6),
+            ConnectTarget::Tcp { host, port, ipv6, opts } => crate::transport::tcp::connect(host, *port, *ipv6, opts),
             ConnectTarget::Ipc(name) => crate::transport::ipc::connect(name),
         }
     }

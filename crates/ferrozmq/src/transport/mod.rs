@@ -62,14 +62,14 @@ impl Stream {
 /// A bound, listening socket.
 #[derive(Debug)]
 pub(crate) enum Listener {
-    Tcp(mio::net::TcpListener),
+    Tcp(mio::net::TcpListener, tcp::TcpOptions),
     Unix(mio::net::UnixListener, Option<(std::path::PathBuf, u64)>),
 }
 
 impl Listener {
     pub(crate) fn source(&mut self) -> &mut dyn mio::event::Source {
         match self {
-            Listener::Tcp(l) => l,
+            Listener::Tcp(l, _) => l,
             Listener::Unix(l, _) => l,
         }
     }
@@ -78,7 +78,7 @@ impl Listener {
     pub(crate) fn raw_fd(&self) -> i32 {
         use std::os::fd::AsRawFd;
         match self {
-            Listener::Tcp(l) => l.as_raw_fd(),
+            Listener::Tcp(l, _) => l.as_raw_fd(),
             Listener::Unix(l, _) => l.as_raw_fd(),
         }
     }
@@ -86,9 +86,9 @@ impl Listener {
     /// Accepts one pending connection, if any.
     pub(crate) fn accept(&self) -> io::Result<Stream> {
         match self {
-            Listener::Tcp(l) => {
+            Listener::Tcp(l, opts) => {
                 let (s, _) = l.accept()?;
-                let _ = s.set_nodelay(true);
+                opts.apply(socket2::SockRef::from(&s));
                 Ok(Stream::Tcp(s))
             }
             Listener::Unix(l, _) => {
