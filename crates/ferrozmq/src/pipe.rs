@@ -40,6 +40,8 @@ pub(crate) struct PipeShared {
     writer_waiting: AtomicBool,
     /// Whole messages that may be in flight; 0 = unlimited.
     hwm: AtomicU64,
+    /// CONFLATE: keep only the newest message (HWM is then ignored).
+    conflate: AtomicBool,
     reader_notify: Arc<dyn Notify>,
     writer_notify: Arc<dyn Notify>,
 }
@@ -69,6 +71,7 @@ pub(crate) fn pipe(
         read_count: AtomicU64::new(0),
         writer_waiting: AtomicBool::new(false),
         hwm: AtomicU64::new(hwm),
+        conflate: AtomicBool::new(false),
         reader_notify,
         writer_notify,
     });
@@ -106,7 +109,7 @@ impl PipeWriter {
             return true;
         }
         let hwm = self.shared.hwm.load(Ordering::Relaxed);
-        if hwm == 0 || self.written - self.peer_read < hwm {
+        if hwm == 0 || self.written - self.peer_read < hwm || self.shared.conflate.load(Ordering::Relaxed) {
             return true;
         }
         self.peer_read = self.shared.read_count.load(Ordering::Acquire);
@@ -146,7 +149,15 @@ impl PipeWriter {
                 self.complete = 0;
                 return false;
             }
-            st.queue.extend(self.staging.drain(..self.complete));
+            if self.shared.conflate.load(Ordering::Relaxed) {
+                // Only the newest message survives (single-part messages:
+                // libzmq's CONFLATE does not support multipart either).
+                st.queue.clear();
+                let last = self.staging.drain(..self.complete).last();
+                st.queue.extend(last);
+            } else {
+                st.queue.extend(self.staging.drain(..self.complete));
+            }
             wake = std::mem::take(&mut st.reader_waiting);
         }
         self.complete = 0;
@@ -154,6 +165,11 @@ impl PipeWriter {
             self.shared.reader_notify.notify();
         }
         true
+    }
+
+    /// CONFLATE on this pipe (both ends see it).
+    pub(crate) fn set_conflate(&self, on: bool) {
+        self.shared.conflate.store(on, Ordering::Relaxed);
     }
 
     /// Drops the frames of an unfinished message (the sender gave up half-way).
@@ -229,7 +245,17 @@ impl PipeReader {
             return false;
         }
         std::mem::swap(&mut st.queue, &mut self.local);
+        if self.shared.conflate.load(Ordering::Relaxed) {
+            let last = self.local.pop_back();
+            self.local.clear();
+            self.local.extend(last);
+        }
         true
+    }
+
+    /// CONFLATE on this pipe (both ends see it).
+    pub(crate) fn set_conflate(&self, on: bool) {
+        self.shared.conflate.store(on, Ordering::Relaxed);
     }
 
     /// Takes the next frame.

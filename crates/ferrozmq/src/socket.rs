@@ -97,7 +97,13 @@ impl SocketCore {
         self.mailbox.drain(&mut self.drained);
         for cmd in self.drained.commands.drain(..) {
             match cmd {
-                SocketCommand::Attach(peer) => self.pattern.attach(peer),
+                SocketCommand::Attach(peer) => {
+                    if self.options.conflate {
+                        peer.reader.set_conflate(true);
+                        peer.writer.set_conflate(true);
+                    }
+                    self.pattern.attach(peer)
+                }
                 SocketCommand::Connected { id, routing_id, peer_type, reconnect } => {
                     self.pattern.connected(id, routing_id, peer_type, reconnect)
                 }
@@ -247,6 +253,10 @@ impl SocketCore {
                     reg.bind(&name, self.inproc_side())?
                 };
                 for p in peers {
+                    if self.options.conflate {
+                        p.reader.set_conflate(true);
+                        p.writer.set_conflate(true);
+                    }
                     self.pattern.attach(p);
                 }
                 (endpoint.to_string(), EndpointHandle::InprocBound(name))
@@ -297,6 +307,10 @@ impl SocketCore {
                     let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
                     reg.connect(&name, side)?
                 };
+                if self.options.conflate {
+                    peer.reader.set_conflate(true);
+                        peer.writer.set_conflate(true);
+                }
                 self.pattern.attach(peer);
                 self.endpoints.push(EndpointRecord {
                     given: endpoint.to_string(),
@@ -326,6 +340,10 @@ impl SocketCore {
         let (session, peer) = Session::connecting(&io, self.socket_ref(), config, target);
         let id = session.id;
         if let Some(peer) = peer {
+            if self.options.conflate {
+                peer.reader.set_conflate(true);
+                        peer.writer.set_conflate(true);
+            }
             self.pattern.attach(peer);
         }
         io.post(IoCommand::Connect(Box::new(session)));

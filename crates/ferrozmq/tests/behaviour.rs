@@ -324,3 +324,34 @@ fn tcp_socket_options_reach_the_connections() {
     assert!(sock.recv_buffer_size().unwrap() >= 131072, "SO_RCVBUF applied (the kernel doubles it)");
     assert!(sock.nodelay().unwrap(), "TCP_NODELAY always on");
 }
+
+#[test]
+fn conflate_keeps_only_the_newest_message() {
+    for ep in ["inproc://conflate", "tcp://127.0.0.1:*"] {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.set_option("conflate", "1").unwrap();
+        pull.bind(ep).unwrap();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.connect(&pull.last_endpoint().unwrap()).unwrap();
+        for i in 0..100 {
+            push.send(format!("{i}"), 0).unwrap();
+        }
+        // Wait until the last one has arrived, then only it is there.
+        pull.set_rcvtimeo(5000).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut last = String::new();
+        let mut received = 0;
+        while last != "99" {
+            last = pull.recv_string(0).unwrap().unwrap();
+            received += 1;
+            assert!(Instant::now() < deadline);
+        }
+        if ep.starts_with("inproc") {
+            assert_eq!(received, 1, "inproc: only the newest message is kept");
+        } else {
+            assert!(received < 100, "tcp: older messages were conflated");
+        }
+        assert_eq!(pull.recv_msg(DONTWAIT).unwrap_err(), Error::EAGAIN, "{ep}: older messages were dropped");
+    }
+}
