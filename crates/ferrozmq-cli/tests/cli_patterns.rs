@@ -144,3 +144,18 @@ fn perf_tools_print_libzmq_lines() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("roundtrip count: 200"));
     assert!(finish(local, "local_lat").status.success());
 }
+
+#[test]
+fn monitor_prints_connection_events() {
+    let ep = format!("tcp://127.0.0.1:{}", free_port());
+    let mon = spawn(&["monitor", "--connect", &ep, "--count", "3", "--timeout-ms", "10000"], None);
+    // The peer appears a little later: the monitor sees the connection made.
+    let ctx = ferrozmq::Context::new();
+    let router = ctx.socket(ferrozmq::SocketType::Router).unwrap();
+    router.bind(&ep).unwrap();
+    let out = finish(mon, "monitor");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().next().unwrap().contains(" CONNECT_DELAYED "), "{text}");
+    assert!(text.contains(&format!(" {ep}")), "{text}");
+}
