@@ -329,6 +329,8 @@ impl SocketCore {
                 if name == "*" {
                     return Err(Error::EINVAL);
                 }
+                // An over-long path fails now, as in libzmq (ENAMETOOLONG).
+                crate::endpoint::ipc_path(&name)?;
                 ConnectTarget::Ipc(name)
             }
         };

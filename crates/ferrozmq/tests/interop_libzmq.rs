@@ -23,19 +23,9 @@ const N_LINGER: u64 = 10_000;
 /// Per-test budget.
 const LIMIT: Duration = Duration::from_secs(30);
 /// Receive/send timeout on the ferrozmq side for data transfers.
-const IO_TIMEOUT_MS: i32 = 20_000;
+const IO_TIMEOUT_MS: i32 = 10_000;
 
 use Transport::{Ipc, Tcp};
-
-/// Removes an ipc socket file when the test ends.
-struct Cleanup(Vec<String>);
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for ep in &self.0 {
-            cleanup_ipc(ep);
-        }
-    }
-}
 
 /// Joins a ferrozmq socket and a libzmq peer: either `s` binds and the
 /// peer connects, or the peer binds and `s` connects. `peer_args` is the
@@ -99,6 +89,42 @@ fn stream_from_libzmq(t: Transport, ferro_binds: bool) {
     });
 }
 
+/// The end of the stream when the peer closes right after sending: a
+/// libzmq PUSH sends 100 messages and closes (its context terminates once
+/// they are written); a ferrozmq PULL must still deliver all of them, even
+/// though the data and the end of the connection arrive together.
+fn peer_closes_after_sending(t: Transport, ferro_binds: bool) {
+    let name = format!("libzmq PUSH sends 100 and closes -> ferrozmq PULL, {t:?}, {}", dir(ferro_binds));
+    bounded(&name.clone(), LIMIT, move |wd| {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.set_rcvtimeo(5000).unwrap();
+        let (mut peer, _c) = join(wd, &pull, t, ferro_binds, &["push", "--count", "100"]);
+        // The peer's context terminated: everything is written and its end
+        // of the connection is closed before we read anything.
+        peer.expect("DONE");
+        peer.wait_success();
+        recv_stream(&pull, 100, &name);
+    });
+}
+
+#[test]
+fn peer_closes_after_sending_ferrozmq_pull_binds_tcp() {
+    peer_closes_after_sending(Tcp, true);
+}
+#[test]
+fn peer_closes_after_sending_ferrozmq_pull_binds_ipc() {
+    peer_closes_after_sending(Ipc, true);
+}
+#[test]
+fn peer_closes_after_sending_ferrozmq_pull_connects_tcp() {
+    peer_closes_after_sending(Tcp, false);
+}
+#[test]
+fn peer_closes_after_sending_ferrozmq_pull_connects_ipc() {
+    peer_closes_after_sending(Ipc, false);
+}
+
 #[test]
 fn stream_ferrozmq_push_binds_to_libzmq_pull_tcp() {
     stream_to_libzmq(Tcp, true);
@@ -149,17 +175,14 @@ fn load_balance(t: Transport, ferro_binds: bool) {
             push.bind(&ep).unwrap();
             let ep = push.last_endpoint().unwrap();
             cleanup.push(ep.clone());
-            let mut p = wd.peer(&[
-                "lb-pull", "--count", "300", "--connect", &ep, "--connect", &ep, "--connect", &ep,
-            ]);
+            let mut p = wd.peer(&["lb-pull", "--count", "300", "--connect", &ep, "--connect", &ep, "--connect", &ep]);
             p.ready();
             p
         } else {
             let eps: Vec<String> = (0..3).map(|_| t.bind_ep("lb")).collect();
             cleanup.extend(eps.iter().cloned());
-            let mut p = wd.peer(&[
-                "lb-pull", "--count", "300", "--bind", &eps[0], "--bind", &eps[1], "--bind", &eps[2],
-            ]);
+            let mut p =
+                wd.peer(&["lb-pull", "--count", "300", "--bind", &eps[0], "--bind", &eps[1], "--bind", &eps[2]]);
             for ep in p.ready() {
                 push.connect(&ep).unwrap();
             }
@@ -211,9 +234,13 @@ fn check_fair_queue(pull: &Socket, peers: usize, per_peer: u64, name: &str) {
     let mut first = Vec::new();
     for n in 0..peers as u64 * per_peer {
         let m = pull.recv_msg(0).unwrap_or_else(|e| panic!("{name}: message {n}: {e} (got so far {next:?})"));
-        let s = m.as_str().unwrap_or_else(|| panic!("{name}: bad message {m:?}"));
-        let (k, seq) = s.split_once(' ').unwrap_or_else(|| panic!("{name}: bad message {s:?}"));
-        let (k, seq): (usize, u64) = (k.parse().unwrap(), seq.parse().unwrap());
+        let head = &m[..m.len().min(32)];
+        let mut words =
+            head.split(|b| *b == b' ').map(|w| std::str::from_utf8(w).ok().and_then(|w| w.parse::<u64>().ok()));
+        let (Some(Some(k)), Some(Some(seq))) = (words.next(), words.next()) else {
+            panic!("{name}: bad message {m:?}")
+        };
+        let k = k as usize;
         assert_eq!(seq, next[k], "{name}: peer {k}'s messages out of order");
         next[k] += 1;
         if first.len() < 30 {
@@ -227,12 +254,19 @@ fn check_fair_queue(pull: &Socket, peers: usize, per_peer: u64, name: &str) {
 }
 
 /// 3 libzmq PUSH peers, 1000 messages each, into a ferrozmq PULL.
+///
+/// Fairness only shows when every peer's messages are waiting at once, so
+/// the test makes sure they are, on a condition rather than a delay: the
+/// messages are 32 KiB, the PULL's RCVHWM is 10 and the peers' SNDHWM 1, so
+/// the peers' sockets all block on back-pressure (`BLOCKED`) while the PULL
+/// is not reading; then the PULL holds queued messages from all three.
 fn fair_queue(t: Transport, ferro_binds: bool) {
     let name = format!("fq 3 libzmq PUSH into ferrozmq PULL, {t:?}, {}", dir(ferro_binds));
     bounded(&name.clone(), LIMIT, move |wd| {
         let ctx = Context::new();
         let pull = ctx.socket(SocketType::Pull).unwrap();
         pull.set_rcvtimeo(IO_TIMEOUT_MS).unwrap();
+        pull.set_rcvhwm(10).unwrap();
         let mut cleanup = Vec::new();
         let mut peer = if ferro_binds {
             let ep = t.bind_ep("fq");
@@ -240,7 +274,19 @@ fn fair_queue(t: Transport, ferro_binds: bool) {
             let ep = pull.last_endpoint().unwrap();
             cleanup.push(ep.clone());
             let mut p = wd.peer(&[
-                "fq-push", "--count", "1000", "--connect", &ep, "--connect", &ep, "--connect", &ep,
+                "fq-push",
+                "--count",
+                "1000",
+                "--size",
+                "32768",
+                "--sndhwm",
+                "1",
+                "--connect",
+                &ep,
+                "--connect",
+                &ep,
+                "--connect",
+                &ep,
             ]);
             p.ready();
             p
@@ -248,7 +294,8 @@ fn fair_queue(t: Transport, ferro_binds: bool) {
             let eps: Vec<String> = (0..3).map(|_| t.bind_ep("fq")).collect();
             cleanup.extend(eps.iter().cloned());
             let mut p = wd.peer(&[
-                "fq-push", "--count", "1000", "--bind", &eps[0], "--bind", &eps[1], "--bind", &eps[2],
+                "fq-push", "--count", "1000", "--size", "32768", "--sndhwm", "1", "--bind", &eps[0], "--bind", &eps[1],
+                "--bind", &eps[2],
             ]);
             for ep in p.ready() {
                 pull.connect(&ep).unwrap();
@@ -256,8 +303,9 @@ fn fair_queue(t: Transport, ferro_binds: bool) {
             p
         };
         let _c = Cleanup(cleanup);
-        peer.expect("SENT");
+        peer.expect("BLOCKED");
         check_fair_queue(&pull, 3, 1000, &name);
+        peer.expect("SENT");
         peer.expect("DONE");
         peer.wait_success();
     });
@@ -396,9 +444,8 @@ fn pub_from_libzmq(t: Transport, ferro_binds: bool) {
         let collect = |sub: &Socket| {
             let mut got: Vec<Message> = Vec::new();
             loop {
-                let m = sub
-                    .recv_multipart(0)
-                    .unwrap_or_else(|e| panic!("{name}: no `end`: {e} (got {:?})", strs(&got)));
+                let m =
+                    sub.recv_multipart(0).unwrap_or_else(|e| panic!("{name}: no `end`: {e} (got {:?})", strs(&got)));
                 let m: Message = m.iter().map(|f| f.to_vec()).collect();
                 if m[0].starts_with(b"sync") {
                     continue;
@@ -500,7 +547,12 @@ fn xpub_ferrozmq(t: Transport, ferro_binds: bool) {
         sub.cmd_ok(&format!("UNSUB {}", enc_frames(&[b"topic"])));
         assert_eq!(recv(&xpub, "cancel topic"), sub_frame(false, b"topic"), "{name}");
         sub.cmd_ok("CLOSE");
-        assert_eq!(recv(&xpub, "cancel of other on close"), sub_frame(false, b"other"), "{name}");
+        if ferro_binds {
+            assert_eq!(recv(&xpub, "cancel of other on close"), sub_frame(false, b"other"), "{name}");
+        }
+        // (A connecting XPUB keeps its pipe, and the subscriptions on it,
+        // across the peer's disconnection, waiting for a reconnect: libzmq
+        // 4.3.5 sends no cancel then either. Checked with pyzmq alone.)
         assert_eq!(xpub.recv_msg(DONTWAIT).unwrap_err(), Error::EAGAIN, "{name}: extra message");
         sub.send_line("QUIT");
         sub.wait_success();
@@ -516,23 +568,41 @@ fn xpub_libzmq(t: Transport, ferro_binds: bool) {
         let sub = ctx.socket(SocketType::Sub).unwrap();
         sub.set_rcvtimeo(5000).unwrap();
         let (mut xpub, _c) = join(wd, &sub, t, ferro_binds, &["ctl", "xpub"]);
-        let expect = |xpub: &mut Peer, frame: Vec<u8>, what: &str| {
-            let got = xpub.recv(5000).unwrap_or_else(|| xpub.fail(&format!("{name}: no {what}")));
+        // Keep the SUB serviced while waiting, as an application in a poll
+        // loop would: like libzmq, a socket attaches new peers (and sends
+        // them its subscriptions) only when called into.
+        let expect = |xpub: &mut Peer, sub: &Socket, frame: Vec<u8>, what: &str| {
+            let start = std::time::Instant::now();
+            let got = loop {
+                sub.get_events().unwrap();
+                if let Some(m) = xpub.recv(20) {
+                    break m;
+                }
+                if start.elapsed() > Duration::from_secs(5) {
+                    xpub.fail(&format!("{name}: no {what} within 5 s"));
+                }
+            };
             assert_eq!(got, vec![frame], "{name}: {what}");
         };
         sub.set_subscribe(b"topic").unwrap();
-        expect(&mut xpub, sub_frame(true, b"topic"), "subscribe topic");
+        expect(&mut xpub, &sub, sub_frame(true, b"topic"), "subscribe topic");
         sub.set_subscribe(b"other").unwrap();
-        expect(&mut xpub, sub_frame(true, b"other"), "subscribe other");
+        expect(&mut xpub, &sub, sub_frame(true, b"other"), "subscribe other");
         xpub.send(&[b"other-data"]);
         xpub.send(&[b"nomatch"]);
         xpub.send(&[b"topic-data"]);
         assert_eq!(&*sub.recv_msg(0).unwrap(), b"other-data", "{name}");
         assert_eq!(&*sub.recv_msg(0).unwrap(), b"topic-data", "{name}");
         sub.set_unsubscribe(b"topic").unwrap();
-        expect(&mut xpub, sub_frame(false, b"topic"), "cancel topic");
+        expect(&mut xpub, &sub, sub_frame(false, b"topic"), "cancel topic");
         drop(sub);
-        expect(&mut xpub, sub_frame(false, b"other"), "cancel of other on close");
+        if !ferro_binds {
+            // The libzmq XPUB bound: the SUB's disconnection ends its pipe.
+            // (When the XPUB connects, libzmq keeps the pipe for a reconnect
+            // and sends no cancel, whoever the SUB is.)
+            let got = xpub.recv(5000).unwrap_or_else(|| xpub.fail(&format!("{name}: no cancel of other on close")));
+            assert_eq!(got, vec![sub_frame(false, b"other")], "{name}: cancel of other on close");
+        }
         assert_eq!(xpub.recv(200), None, "{name}: extra message");
         xpub.send_line("QUIT");
         xpub.wait_success();
@@ -597,7 +667,8 @@ fn xsub_ferrozmq_to_libzmq_xpub_tcp() {
 // ------------------------------------------------------------------ 5. PAIR
 
 fn pair(t: Transport, ferro_binds: bool, abstract_ipc: bool) {
-    let name = format!("PAIR ferrozmq <-> libzmq, {t:?}{}, {}", if abstract_ipc { " abstract" } else { "" }, dir(ferro_binds));
+    let name =
+        format!("PAIR ferrozmq <-> libzmq, {t:?}{}, {}", if abstract_ipc { " abstract" } else { "" }, dir(ferro_binds));
     bounded(&name.clone(), LIMIT, move |wd| {
         let ctx = Context::new();
         let pair = ctx.socket(SocketType::Pair).unwrap();
@@ -672,48 +743,128 @@ fn pair_libzmq_binds_ferrozmq_connects_ipc_abstract() {
 
 // ---------------------------------------------------------------- 7. linger
 
-/// A ferrozmq PUSH sends 10 000 messages, is dropped with the default
-/// linger, its context dropped too: a libzmq PULL still gets all 10 000
-/// (libzmq itself may lose some over ipc, issue #4660; we must not).
-/// The PULL has a small RCVHWM so that most messages are still queued on
-/// the ferrozmq side when it closes.
-fn linger(t: Transport, ferro_binds: bool) {
-    let name = format!("linger ferrozmq PUSH -> libzmq PULL, {t:?}, {}", dir(ferro_binds));
-    bounded(&name.clone(), LIMIT, move |wd| {
-        let count = N_LINGER.to_string();
-        let mut peer;
-        let _c;
-        {
-            let ctx = Context::new();
-            let push = ctx.socket(SocketType::Push).unwrap();
-            push.set_sndtimeo(IO_TIMEOUT_MS).unwrap();
-            (peer, _c) = join(wd, &push, t, ferro_binds, &["pull", "--count", &count, "--rcvhwm", "100"]);
-            assert_eq!(push.get_linger().unwrap(), -1, "default linger");
-            send_stream(&push, N_LINGER);
-            drop(push);
+// A ferrozmq PUSH sends 10 000 messages and is dropped with the default
+// linger (-1), then its context is dropped: a libzmq PULL still gets all
+// 10 000, over tcp and ipc.
+//
+// About the libzmq side: libzmq 4.3.5 as a *receiver* loses the tail of the
+// stream over ipc when its engine is stalled on a full RCVHWM at the moment
+// the sender closes (libzmq issue #4660; reproduced here libzmq -> libzmq
+// with RCVHWM 100: 9954 of 10000 arrive). That is not ours to test, so the
+// libzmq PULL runs with RCVHWM 0 (unlimited) over ipc and never stalls; the
+// ferrozmq side still has to linger:
+// * "queued": the PULL does not even exist until the PUSH and its context
+//   have been dropped, so all 10 000 messages wait in ferrozmq's queue and
+//   are delivered by the lingering, reconnecting session after close;
+// * "connected": the PULL is connected while the PUSH sends, the PUSH is
+//   dropped right after the last send.
+// Over tcp (where libzmq's receiver does not lose data) a third variant adds
+// back-pressure: the PULL's RCVHWM is 100, so most of the stream is still in
+// ferrozmq's queue when the PUSH is dropped.
+
+/// A port nobody listens on (bound and released), for a peer that binds later.
+fn free_tcp_endpoint() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("tcp://{}", l.local_addr().unwrap())
+}
+
+/// Drops `ctx` on a helper thread and waits (bounded) until the drop returns.
+fn drop_context_bounded(ctx: Context, name: &str) -> std::sync::mpsc::Receiver<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let n = name.to_string();
+    std::thread::Builder::new()
+        .name(format!("drop ctx {n}"))
+        .spawn(move || {
             drop(ctx);
-        }
+            let _ = tx.send(());
+        })
+        .unwrap();
+    rx
+}
+
+fn linger_queued(t: Transport) {
+    let name = format!("linger, 10 000 queued before the libzmq PULL exists, {t:?}");
+    bounded(&name.clone(), LIMIT, move |wd| {
+        let ep = match t {
+            Tcp => free_tcp_endpoint(),
+            Ipc => ipc_path("linger"),
+        };
+        let _c = Cleanup(vec![ep.clone()]);
+        let count = N_LINGER.to_string();
+        let mut peer = wd.peer(&["pull", "--count", &count, "--rcvhwm", "0", "--wait-go", "--bind", &ep]);
+        let ctx = Context::new();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.set_sndhwm(0).unwrap(); // room for all 10 000 while nobody listens
+        push.set_sndtimeo(IO_TIMEOUT_MS).unwrap();
+        push.connect(&ep).unwrap();
+        assert_eq!(push.get_linger().unwrap(), -1, "default linger");
+        send_stream(&push, N_LINGER);
+        drop(push);
+        let dropped = drop_context_bounded(ctx, &name);
+        // Only now does the PULL bind.
+        peer.send_line("GO");
+        peer.ready();
         let ok = peer.expect("OK");
         assert!(ok.starts_with(&format!("messages={N_LINGER} ")), "{name}: {ok}");
+        dropped
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("{name}: dropping the context did not return after delivery"));
+        peer.wait_success();
+    });
+}
+
+fn linger_connected(t: Transport, ferro_binds: bool, rcvhwm: &'static str) {
+    let name = format!("linger ferrozmq PUSH -> libzmq PULL (RCVHWM {rcvhwm}), {t:?}, {}", dir(ferro_binds));
+    bounded(&name.clone(), LIMIT, move |wd| {
+        let count = N_LINGER.to_string();
+        let ctx = Context::new();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.set_sndtimeo(IO_TIMEOUT_MS).unwrap();
+        let (mut peer, _c) = join(wd, &push, t, ferro_binds, &["pull", "--count", &count, "--rcvhwm", rcvhwm]);
+        assert_eq!(push.get_linger().unwrap(), -1, "default linger");
+        send_stream(&push, N_LINGER);
+        drop(push);
+        let dropped = drop_context_bounded(ctx, &name);
+        let ok = peer.expect("OK");
+        assert!(ok.starts_with(&format!("messages={N_LINGER} ")), "{name}: {ok}");
+        dropped
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("{name}: dropping the context did not return after delivery"));
         peer.wait_success();
     });
 }
 
 #[test]
+fn linger_queued_before_peer_exists_tcp() {
+    linger_queued(Tcp);
+}
+#[test]
+fn linger_queued_before_peer_exists_ipc() {
+    linger_queued(Ipc);
+}
+#[test]
 fn linger_ferrozmq_push_connects_delivers_all_after_close_tcp() {
-    linger(Tcp, false);
+    linger_connected(Tcp, false, "0");
 }
 #[test]
 fn linger_ferrozmq_push_connects_delivers_all_after_close_ipc() {
-    linger(Ipc, false);
+    linger_connected(Ipc, false, "0");
 }
 #[test]
 fn linger_ferrozmq_push_binds_delivers_all_after_close_tcp() {
-    linger(Tcp, true);
+    linger_connected(Tcp, true, "0");
 }
 #[test]
 fn linger_ferrozmq_push_binds_delivers_all_after_close_ipc() {
-    linger(Ipc, true);
+    linger_connected(Ipc, true, "0");
+}
+#[test]
+fn linger_with_backpressure_ferrozmq_push_binds_tcp() {
+    linger_connected(Tcp, true, "100");
+}
+#[test]
+fn linger_with_backpressure_ferrozmq_push_connects_tcp() {
+    linger_connected(Tcp, false, "100");
 }
 
 // ------------------------------------- 6. ferrozmq <-> ferrozmq over inproc

@@ -29,13 +29,15 @@ impl FairQueue {
     }
 
     pub(crate) fn detach(&mut self, id: PipeId) -> Option<PipeReader> {
-        let i = self.index(id)?;
+        let mut i = self.index(id)?;
         if i < self.active {
             if self.more && i == self.current {
                 self.more = false;
             }
             self.active -= 1;
             self.pipes.swap(i, self.active);
+            // The departing pipe now sits just past the active ones.
+            i = self.active;
         }
         let (_, r) = self.pipes.swap_remove(i);
         if self.current >= self.active.max(1) {
@@ -111,4 +113,63 @@ impl FairQueue {
         }
     }
 
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::{pipe, PipeWriter};
+    use crate::signal::Notify;
+    use std::sync::Arc;
+
+    struct Nop;
+    impl Notify for Nop {
+        fn notify(&self) {}
+    }
+
+    fn peer(fq: &mut FairQueue, id: PipeId) -> PipeWriter {
+        let (w, r) = pipe(0, Arc::new(Nop), Arc::new(Nop));
+        fq.attach(id, r);
+        w
+    }
+
+    fn send(w: &mut PipeWriter, s: &str) {
+        w.write(Msg::from(s));
+        w.flush();
+    }
+
+    #[test]
+    fn detaching_any_peer_keeps_every_other_peer_in_every_state() {
+        // Peers in the active region, the parked region, first, middle, last:
+        // whichever leaves, the others' messages still arrive.
+        for leaving in 1..=4u64 {
+            for parked in 0..=4u64 {
+                let mut fq = FairQueue::default();
+                let mut ws: Vec<(PipeId, PipeWriter)> = (1..=4).map(|id| (id, peer(&mut fq, id))).collect();
+                let mut dead = Vec::new();
+                if parked > 0 {
+                    // Drain to park everything, then wake all but `parked`.
+                    assert!(fq.recv(&mut dead).is_none());
+                    for id in 1..=4 {
+                        if id != parked {
+                            fq.activate(id);
+                        }
+                    }
+                }
+                fq.detach(leaving);
+                for (id, w) in ws.iter_mut() {
+                    if *id != leaving {
+                        send(w, &format!("from {id}"));
+                        fq.activate(*id);
+                    }
+                }
+                let mut got: Vec<String> = std::iter::from_fn(|| fq.recv(&mut dead))
+                    .map(|(_, m)| m.as_str().unwrap().to_string())
+                    .collect();
+                got.sort();
+                let want: Vec<String> = (1..=4).filter(|i| *i != leaving).map(|i| format!("from {i}")).collect();
+                assert_eq!(got, want, "leaving {leaving}, parked {parked}");
+            }
+        }
+    }
 }

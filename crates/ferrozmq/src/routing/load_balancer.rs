@@ -32,13 +32,15 @@ impl LoadBalancer {
     /// Removes a peer (it went away). An unfinished message to it is lost,
     /// as in libzmq.
     pub(crate) fn detach(&mut self, id: PipeId) -> Option<PipeWriter> {
-        let i = self.index(id)?;
+        let mut i = self.index(id)?;
         if i < self.active {
             if self.more && i == self.current {
                 self.more = false;
             }
             self.active -= 1;
             self.pipes.swap(i, self.active);
+            // The departing pipe now sits just past the active ones.
+            i = self.active;
             if self.current == self.active && self.current > 0 {
                 self.current = 0;
             }
@@ -156,5 +158,47 @@ impl LoadBalancer {
             }
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::{pipe, PipeReader, Read};
+    use crate::signal::Notify;
+    use std::sync::Arc;
+
+    struct Nop;
+    impl Notify for Nop {
+        fn notify(&self) {}
+    }
+
+    #[test]
+    fn detaching_a_peer_keeps_the_others_and_round_robin_goes_on() {
+        for leaving in 1..=3u64 {
+            let mut lb = LoadBalancer::default();
+            let mut readers: Vec<(PipeId, PipeReader)> = Vec::new();
+            for id in 1..=3 {
+                let (w, r) = pipe(0, Arc::new(Nop), Arc::new(Nop));
+                lb.attach(id, w);
+                readers.push((id, r));
+            }
+            lb.detach(leaving);
+            let mut dead = Vec::new();
+            for i in 0..4 {
+                lb.send(Msg::from(format!("{i}")), &mut dead).unwrap();
+            }
+            for (id, r) in readers.iter_mut() {
+                let mut n = 0;
+                while let Read::Frame(_) = r.read() {
+                    n += 1;
+                }
+                if *id == leaving {
+                    assert_eq!(n, 0);
+                } else {
+                    assert_eq!(n, 2, "peer {id} after {leaving} left");
+                }
+            }
+        }
     }
 }

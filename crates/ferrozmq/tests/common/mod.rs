@@ -30,11 +30,7 @@ pub fn require_pyzmq() {
     static CHECK: OnceLock<Result<String, String>> = OnceLock::new();
     let r = CHECK.get_or_init(|| {
         let py = python();
-        match Command::new(&py)
-            .args(["-c", "import zmq; print(zmq.zmq_version())"])
-            .stdin(Stdio::null())
-            .output()
-        {
+        match Command::new(&py).args(["-c", "import zmq; print(zmq.zmq_version())"]).stdin(Stdio::null()).output() {
             Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).trim().to_string()),
             Ok(o) => Err(format!(
                 "`{py} -c \"import zmq\"` failed ({}): {}",
@@ -186,12 +182,7 @@ impl Peer {
     }
 
     fn context(&self) -> String {
-        format!(
-            "peer `{}`: output so far {:?}; stderr: {}",
-            self.name,
-            self.seen,
-            self.stderr.lock().unwrap().trim()
-        )
+        format!("peer `{}`: output so far {:?}; stderr: {}", self.name, self.seen, self.stderr.lock().unwrap().trim())
     }
 
     /// Panics with everything the peer said.
@@ -237,9 +228,21 @@ impl Peer {
 
     /// Waits for a line starting with `word` (other lines are kept for the
     /// diagnostics) and returns the rest of it.
+    /// A peer that prints the same `WAITING ...` progress line (once a
+    /// second while nothing arrives) 10 times in a row has stalled: fail now
+    /// rather than at the deadline.
     pub fn expect(&mut self, word: &str) -> String {
+        let mut stalled = 0;
         loop {
             let l = self.line();
+            if l.starts_with("WAITING") && word != "WAITING" {
+                let same = self.seen.len() >= 2 && self.seen[self.seen.len() - 2] == l;
+                stalled = if same { stalled + 1 } else { 0 };
+                if stalled >= 9 {
+                    self.fail(&format!("peer stalled (no progress for 10 s) while waiting for `{word}`: {l}"));
+                }
+                continue;
+            }
             if l == word {
                 return String::new();
             }
@@ -389,6 +392,17 @@ pub fn cleanup_ipc(ep: &str) {
     }
 }
 
+/// Removes ipc socket files when the test ends, even if it fails.
+pub struct Cleanup(pub Vec<String>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for ep in &self.0 {
+            cleanup_ipc(ep);
+        }
+    }
+}
+
 /// Transport of the interop scenarios.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transport {
@@ -461,9 +475,7 @@ pub fn send_stream(s: &ferrozmq::Socket, n: u64) {
 /// Set RCVTIMEO on `s` first: a timeout fails the test with the position.
 pub fn recv_stream(s: &ferrozmq::Socket, n: u64, what: &str) {
     for i in 0..n {
-        let got = s
-            .recv_multipart(0)
-            .unwrap_or_else(|e| panic!("{what}: receiving stream message {i} of {n}: {e}"));
+        let got = s.recv_multipart(0).unwrap_or_else(|e| panic!("{what}: receiving stream message {i} of {n}: {e}"));
         let exp = message(i);
         let same = got.len() == exp.len() && got.iter().zip(&exp).all(|(g, e)| g.as_bytes() == e.as_slice());
         if !same {
