@@ -113,3 +113,32 @@ fn api_misuse_is_an_error_not_a_panic() {
     let pull = ctx.socket(SocketType::Pull).unwrap();
     assert_eq!(pull.recv_msg(DONTWAIT).unwrap_err(), ferrozmq::Error::EAGAIN);
 }
+
+#[test]
+fn tcp_ipv6_loopback_and_dual_stack_wildcard() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        // Without an IPv6 loopback there is nothing to test against.
+        eprintln!("note: no IPv6 loopback on this machine");
+        return;
+    }
+    let ctx = Context::new();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    assert_eq!(pull.bind("tcp://[::1]:*").unwrap_err(), ferrozmq::Error::EINVAL, "IPv6 needs ZMQ_IPV6");
+    pull.set_ipv6(true).unwrap();
+    pull.bind("tcp://[::1]:*").unwrap();
+    let ep6 = pull.last_endpoint().unwrap();
+    assert!(ep6.starts_with("tcp://[::1]:"), "{ep6}");
+    pull.bind("tcp://*:*").unwrap();
+    let port = pull.last_endpoint().unwrap().rsplit(':').next().unwrap().to_string();
+    pull.set_rcvtimeo(5000).unwrap();
+    let p6 = ctx.socket(SocketType::Push).unwrap();
+    p6.set_ipv6(true).unwrap();
+    p6.connect(&ep6).unwrap();
+    p6.send("over v6", 0).unwrap();
+    assert_eq!(&*pull.recv_msg(0).unwrap(), b"over v6");
+    // The IPv6 wildcard also accepts IPv4 clients (dual stack), as libzmq.
+    let p4 = ctx.socket(SocketType::Push).unwrap();
+    p4.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    p4.send("over v4", 0).unwrap();
+    assert_eq!(&*pull.recv_msg(0).unwrap(), b"over v4");
+}
