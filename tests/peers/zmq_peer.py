@@ -39,7 +39,7 @@ Roles (one socket per --bind/--connect argument, in order):
   ctl TYPE                       one socket of TYPE (pair, pub, sub, xpub, xsub,
                                  push, pull), commands on stdin, one reply
                                  line each:
-        SEND f1 f2 ...   -> OK | ERR <errno>     send a multipart message
+        SEND f1 f2 ...   -> OK | ERR <ERRNO> <message>  send a multipart message
         RECV <ms>        -> MSG f1 f2 ... | TIMEOUT
         SUB f / UNSUB f  -> OK                   (UN)SUBSCRIBE (SUB sockets)
         CLOSE            -> OK                   close the socket (linger 0)
@@ -48,6 +48,33 @@ Roles (one socket per --bind/--connect argument, in order):
      commands the socket is serviced every 10 ms (ZMQ_EVENTS), as an
      application in a poll loop would, so that it attaches new connections.
 
+Request-reply roles (tests/interop_reqrep.rs):
+
+  ctl TYPE                       also req, rep, dealer, router, stream
+  mon TYPE                       one socket of TYPE, monitored (all events)
+                                 from before its bind/connect; every event is
+                                 printed as it happens:
+                                     EVENT <NAME> <value> <endpoint|->
+                                 (NAME as libzmq's ZMQ_EVENT_<NAME>, e.g.
+                                 CONNECT_RETRIED). Commands on stdin: the ctl
+                                 ones (SEND/RECV/CLOSE/QUIT; their replies are
+                                 interleaved with EVENT lines).
+  broker                         a ROUTER (first endpoint) and a DEALER
+                                 (second endpoint) joined by zmq.proxy; runs
+                                 until stdin closes
+  rep-workers --workers W        W REP sockets on the (first) endpoint; each
+                                 answers a request [id, body...] with
+                                 [id, "w<k>", body...]; runs until stdin closes
+  req-clients --clients C --count N
+                                 C REQ sockets on the (first) endpoint, each on
+                                 its own thread sending N requests
+                                 ["c<k>-<seq>", payload] and checking that the
+                                 reply echoes that id and payload; prints
+                                 `OK requests=C*N workers=w0:n0,w1:n1,...`
+
+  --opt NAME=VALUE               (repeatable) setsockopt(ZMQ_<NAME>) before
+                                 bind/connect: an int, or bytes as x<hex>
+
 The test stream (also implemented in tests/common/mod.rs; keep in step):
 message(i) is a list of frames chosen by i, with multipart messages, empty
 frames (leading, trailing, alone), frames around the 1-byte/8-byte length
@@ -55,6 +82,7 @@ boundary (255/256/300 bytes), and a 1 MiB frame every 10 000 messages.
 """
 
 import argparse
+import errno
 import os
 import queue
 import signal
@@ -110,9 +138,14 @@ def message(i):
 
 # ------------------------------------------------------------------- helpers
 
+_OUT = threading.RLock()  # (re-entrant: the SIGALRM handler prints too)
+
+
 def out(line):
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    # Lines may come from several threads (mon role): one whole line each.
+    with _OUT:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 def enc(frames):
@@ -159,6 +192,8 @@ def arm_timeout(seconds, role):
 SOCKET_TYPES = {
     "pair": zmq.PAIR, "pub": zmq.PUB, "sub": zmq.SUB, "xpub": zmq.XPUB,
     "xsub": zmq.XSUB, "push": zmq.PUSH, "pull": zmq.PULL,
+    "req": zmq.REQ, "rep": zmq.REP, "dealer": zmq.DEALER, "router": zmq.ROUTER,
+    "stream": zmq.STREAM,
 }
 
 
@@ -173,6 +208,8 @@ def make_sockets(ctx, kind, args, setup=None):
             s.setsockopt(zmq.SNDHWM, args.sndhwm)
         if args.rcvhwm is not None:
             s.setsockopt(zmq.RCVHWM, args.rcvhwm)
+        for name, value in args.opts:
+            s.setsockopt(getattr(zmq, name.upper()), value)
         if setup:
             setup(s)
         if how == "bind":
@@ -302,9 +339,48 @@ def role_fq_push(ctx, args):
     return 0
 
 
-def role_ctl(ctx, args):
+EVENT_NAMES = {
+    0x0001: "CONNECTED", 0x0002: "CONNECT_DELAYED", 0x0004: "CONNECT_RETRIED",
+    0x0008: "LISTENING", 0x0010: "BIND_FAILED", 0x0020: "ACCEPTED",
+    0x0040: "ACCEPT_FAILED", 0x0080: "CLOSED", 0x0100: "CLOSE_FAILED",
+    0x0200: "DISCONNECTED", 0x0400: "MONITOR_STOPPED",
+    0x0800: "HANDSHAKE_FAILED_NO_DETAIL", 0x1000: "HANDSHAKE_SUCCEEDED",
+    0x2000: "HANDSHAKE_FAILED_PROTOCOL", 0x4000: "HANDSHAKE_FAILED_AUTH",
+}
+
+
+def start_monitor(s):
+    """Prints every event of `s` as `EVENT <NAME> <value> <endpoint|->`, from
+    a thread reading pyzmq's monitor socket (set up before bind/connect)."""
+    from zmq.utils.monitor import recv_monitor_message
+    m = s.get_monitor_socket(zmq.EVENT_ALL)
+
+    def run():
+        while True:
+            try:
+                e = recv_monitor_message(m)
+            except zmq.ZMQError:
+                return
+            ev = int(e["event"])
+            ep = e["endpoint"].decode("utf-8", "replace") or "-"
+            out("EVENT %s %d %s" % (EVENT_NAMES.get(ev, "0x%x" % ev), int(e["value"]), ep))
+            if ev == zmq.EVENT_MONITOR_STOPPED:
+                return
+    threading.Thread(target=run, daemon=True).start()
+
+
+def role_mon(ctx, args):
+    return role_ctl(ctx, args, monitor=True)
+
+
+def role_ctl(ctx, args, monitor=False):
     kind = SOCKET_TYPES[args.type]
-    socks, eps = make_sockets(ctx, kind, args, setup=lambda s: s.setsockopt(zmq.SNDTIMEO, 10000))
+
+    def setup(s):
+        s.setsockopt(zmq.SNDTIMEO, 10000)
+        if monitor:
+            start_monitor(s)
+    socks, eps = make_sockets(ctx, kind, args, setup=setup)
     s = socks[0]
     out("READY " + " ".join(eps))
     # Read commands on a thread; meanwhile keep the socket serviced, as an
@@ -352,13 +428,92 @@ def role_ctl(ctx, args):
                 closed = True
                 out("OK")
             elif cmd == "QUIT":
-                ctx.destroy(linger=1000)
+                if not monitor:  # (the monitor thread still uses its socket)
+                    ctx.destroy(linger=1000)
                 return 0
             else:
                 out("ERR unknown command %r" % cmd)
         except zmq.ZMQError as e:
-            out("ERR %s" % e)
+            out("ERR %s %s" % (errno.errorcode.get(e.errno, str(e.errno)), e))
     return 3
+
+
+def role_broker(ctx, args):
+    """ROUTER frontend + DEALER backend joined by zmq.proxy (libzmq's)."""
+    if len(args.endpoints) != 2:
+        out("FAIL broker needs two endpoints: frontend, backend")
+        return 1
+    fe_args = argparse.Namespace(**vars(args))
+    fe_args.endpoints = args.endpoints[:1]
+    be_args = argparse.Namespace(**vars(args))
+    be_args.endpoints = args.endpoints[1:]
+    (fe,), fe_eps = make_sockets(ctx, zmq.ROUTER, fe_args)
+    (be,), be_eps = make_sockets(ctx, zmq.DEALER, be_args)
+    out("READY " + " ".join(fe_eps + be_eps))
+    zmq.proxy(fe, be)
+    return 0
+
+
+def role_rep_workers(ctx, args):
+    socks, eps = make_sockets(ctx, zmq.REP, argparse.Namespace(
+        **dict(vars(args), endpoints=args.endpoints[:1] * args.workers)))
+
+    def work(k, s):
+        me = b"w%d" % k
+        try:
+            while True:
+                req = s.recv_multipart()
+                s.send_multipart([req[0], me] + req[1:])
+        except zmq.ZMQError:
+            return
+    for k, s in enumerate(socks):
+        threading.Thread(target=work, args=(k, s), daemon=True).start()
+    out("READY " + " ".join(eps[:1]))
+    threading.Event().wait()
+    return 0
+
+
+def role_req_clients(ctx, args):
+    socks, eps = make_sockets(ctx, zmq.REQ, argparse.Namespace(
+        **dict(vars(args), endpoints=args.endpoints[:1] * args.clients)))
+    for s in socks:
+        s.setsockopt(zmq.RCVTIMEO, 10000)
+        s.setsockopt(zmq.SNDTIMEO, 10000)
+    out("READY " + " ".join(eps[:1]))
+    errors = []
+    workers = {}
+    lock = threading.Lock()
+
+    def client(k, s):
+        seen = {}
+        try:
+            for seq in range(args.count):
+                rid = b"c%d-%d" % (k, seq)
+                payload = pat(k * 100003 + seq, seq % 50)
+                s.send_multipart([rid, payload])
+                rep = s.recv_multipart()
+                if len(rep) != 3 or rep[0] != rid or rep[2] != payload:
+                    errors.append("client %d request %d: reply %s does not match request %s" % (
+                        k, seq, describe(rep), describe([rid, payload])))
+                    return
+                seen[rep[1]] = seen.get(rep[1], 0) + 1
+        except zmq.ZMQError as e:
+            errors.append("client %d: %s (after %d replies)" % (k, e, sum(seen.values())))
+        with lock:
+            for w, n in seen.items():
+                workers[w] = workers.get(w, 0) + n
+    threads = [threading.Thread(target=client, args=(k, s), daemon=True) for k, s in enumerate(socks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        out("FAIL " + "; ".join(errors))
+        return 1
+    total = sum(workers.values())
+    out("OK requests=%d workers=%s" % (total, ",".join(
+        "%s:%d" % (w.decode(), n) for w, n in sorted(workers.items()))))
+    return 0
 
 
 ROLES = {
@@ -367,6 +522,10 @@ ROLES = {
     "lb-pull": role_lb_pull,
     "fq-push": role_fq_push,
     "ctl": role_ctl,
+    "mon": role_mon,
+    "broker": role_broker,
+    "rep-workers": role_rep_workers,
+    "req-clients": role_req_clients,
 }
 
 
@@ -383,6 +542,10 @@ def main():
     p.add_argument("--rcvhwm", type=int)
     p.add_argument("--size", type=int, default=0,
                    help="fq-push: pad each message with this many bytes")
+    p.add_argument("--workers", type=int, default=1, help="rep-workers: REP sockets")
+    p.add_argument("--clients", type=int, default=1, help="req-clients: REQ sockets")
+    p.add_argument("--opt", action="append", default=[], dest="opt_words",
+                   help="NAME=VALUE: setsockopt(ZMQ_NAME) (int, or bytes as x<hex>)")
     p.add_argument("--wait-go", action="store_true",
                    help="pull: create, bind/connect the socket only after a GO line on stdin")
     # Keep the command-line order of --bind/--connect.
@@ -399,11 +562,15 @@ def main():
     args.endpoints = order
     if not order:
         p.error("give at least one --bind or --connect")
-    if args.role == "ctl" and args.type not in SOCKET_TYPES:
+    args.opts = []
+    for w in args.opt_words:
+        name, _, value = w.partition("=")
+        args.opts.append((name, dec(value) if value.startswith("x") else int(value)))
+    if args.role in ("ctl", "mon") and args.type not in SOCKET_TYPES:
         p.error("ctl needs a socket type: " + ", ".join(sorted(SOCKET_TYPES)))
 
     arm_timeout(args.timeout, args.role)
-    if args.role != "ctl":
+    if args.role not in ("ctl", "mon"):
         watch_stdin_eof()
     ctx = zmq.Context()
     try:

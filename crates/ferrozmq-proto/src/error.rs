@@ -61,12 +61,13 @@ pub mod error_codes {
 pub enum ProtocolError {
     /// The greeting signature is not a ZMTP signature. Not produced by
     /// [`crate::Handshake`]: like libzmq (reference §5.3), it reads every
-    /// non-versioned signature as a ZMTP 1.0 peer and reports
-    /// [`ProtocolError::UnsupportedVersion`]. Kept for strict callers.
+    /// non-versioned signature as a ZMTP 1.0 peer. Kept for strict callers.
     BadSignature,
     /// The peer speaks ZMTP 1.0 (no versioned signature; RFC 37 §"Detecting
     /// ZMTP 1.0 and 2.0 Peers") or 2.0 (revision byte 0x01; revision 0x00 is
-    /// libzmq's "1.0 with revision byte"). Downgrade is not implemented yet.
+    /// libzmq's "1.0 with revision byte") while ZAP is enabled (a PLAIN or
+    /// CURVE mechanism, or a ZAP domain): libzmq's `handshake_v1_0*` /
+    /// `handshake_v2_0` refuse such peers (reference §5.2 step 6).
     UnsupportedVersion {
         /// Major version the peer announced (1 or 2).
         major: u8,
@@ -76,7 +77,7 @@ pub enum ProtocolError {
     /// The peer's greeting names a different, known mechanism than ours
     /// (RFC 37 §"Authentication and Confidentiality": "MUST close").
     MechanismMismatch,
-    /// The peer's greeting names a mechanism we do not implement (only NULL for now).
+    /// The peer's greeting names a mechanism we do not implement (not NULL, PLAIN, CURVE or GSSAPI).
     UnknownMechanism,
     /// A frame declared a body larger than allowed: `ZMQ_MAXMSGSIZE`, the
     /// handshake-command cap, or 2^63-1 (RFC 37 §"Framing").
@@ -112,10 +113,57 @@ pub enum ProtocolError {
     },
     /// The peer sent an ERROR command during the handshake (RFC 37 §"Error
     /// Handling": fatal, do not reconnect with the same credentials).
+    /// A reason of "300", "400" or "500" is a ZAP status: see
+    /// [`ProtocolError::auth_status`].
     PeerError {
         /// The peer's error reason, lossily decoded.
         reason: String,
     },
+    /// A frame that breaks the framing rules beyond its size, e.g. a ZMTP 1.0
+    /// length of 0 (RFC 13 §"The Framing Layer": "a length of 0 is invalid";
+    /// libzmq `v1_decoder` fails with EPROTO).
+    InvalidFrame(&'static str),
+    /// A malformed PLAIN/CURVE HELLO (RFC 24 `hello`; RFC 26 "SHALL be 200
+    /// octets", version 1.0).
+    MalformedHello,
+    /// A malformed PLAIN/CURVE WELCOME (RFC 24: exactly `\x07WELCOME`;
+    /// RFC 26: 168 octets).
+    MalformedWelcome,
+    /// A malformed CURVE INITIATE (RFC 26: "at least 257 octets").
+    MalformedInitiate,
+    /// A malformed CURVE MESSAGE (RFC 26: "at least 33 octets").
+    MalformedMessage,
+    /// A CURVE box that does not open (forged, corrupted, or the client uses
+    /// the wrong server key): libzmq's `ZMTP_CRYPTOGRAPHIC`.
+    Cryptographic,
+    /// The CURVE vouch does not name the client's transient key or this
+    /// server (RFC 26 §"The INITIATE Command").
+    KeyExchange,
+    /// ZAP (RFC 27) answered 300, 400 or 500. libzmq reports
+    /// `ZMQ_EVENT_HANDSHAKE_FAILED_AUTH` with this status, not a protocol
+    /// error (reference §5.2 step 5); see [`ProtocolError::auth_status`].
+    AuthFailed {
+        /// The ZAP status code: 300, 400 or 500.
+        status: u16,
+    },
+    /// The mechanism needs a ZAP handler and none is bound (PLAIN server, or
+    /// `ZMQ_ZAP_ENFORCE_DOMAIN`): libzmq reports
+    /// `ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL` with `EFAULT`; see
+    /// [`ProtocolError::no_detail_errno`].
+    ZapHandlerMissing,
+    /// ZAP reply with the wrong frame count (RFC 27: 7 frames).
+    ZapMalformedReply,
+    /// ZAP reply whose version frame is not "1.0".
+    ZapBadVersion,
+    /// ZAP reply for another request id.
+    ZapBadRequestId,
+    /// ZAP reply status not exactly "200", "300", "400" or "500".
+    ZapInvalidStatusCode,
+    /// ZAP reply metadata that does not parse.
+    ZapInvalidMetadata,
+    /// Any other ZAP failure (non-empty delimiter frame, a reply nobody
+    /// asked for).
+    ZapUnspecified,
 }
 
 impl ProtocolError {
@@ -138,6 +186,47 @@ impl ProtocolError {
             }
             ProtocolError::UnexpectedCommand => ZMTP_UNEXPECTED_COMMAND,
             ProtocolError::InvalidSequence => ZMTP_INVALID_SEQUENCE,
+            ProtocolError::InvalidFrame(_) => ZMTP_UNSPECIFIED,
+            ProtocolError::MalformedHello => ZMTP_MALFORMED_COMMAND_HELLO,
+            ProtocolError::MalformedWelcome => ZMTP_MALFORMED_COMMAND_WELCOME,
+            ProtocolError::MalformedInitiate => ZMTP_MALFORMED_COMMAND_INITIATE,
+            ProtocolError::MalformedMessage => ZMTP_MALFORMED_COMMAND_MESSAGE,
+            ProtocolError::Cryptographic => ZMTP_CRYPTOGRAPHIC,
+            ProtocolError::KeyExchange => ZMTP_KEY_EXCHANGE,
+            // Not protocol errors for libzmq's monitor (see auth_status /
+            // no_detail_errno); the nearest code for callers that only log.
+            ProtocolError::AuthFailed { .. } => ZAP_UNSPECIFIED,
+            ProtocolError::ZapHandlerMissing => ZAP_UNSPECIFIED,
+            ProtocolError::ZapMalformedReply => ZAP_MALFORMED_REPLY,
+            ProtocolError::ZapBadVersion => ZAP_BAD_VERSION,
+            ProtocolError::ZapBadRequestId => ZAP_BAD_REQUEST_ID,
+            ProtocolError::ZapInvalidStatusCode => ZAP_INVALID_STATUS_CODE,
+            ProtocolError::ZapInvalidMetadata => ZAP_INVALID_METADATA,
+            ProtocolError::ZapUnspecified => ZAP_UNSPECIFIED,
+        }
+    }
+
+    /// The ZAP status to report as `ZMQ_EVENT_HANDSHAKE_FAILED_AUTH`
+    /// instead of a protocol error: [`ProtocolError::AuthFailed`] (server
+    /// side), or a peer's ERROR whose reason is exactly "300", "400" or
+    /// "500" (client side; libzmq `mechanism_base_t::handle_error_reason`).
+    pub fn auth_status(&self) -> Option<u16> {
+        match self {
+            ProtocolError::AuthFailed { status } => Some(*status),
+            ProtocolError::PeerError { reason } => match reason.as_bytes() {
+                [d @ b'3'..=b'5', b'0', b'0'] => Some(u16::from(d - b'0') * 100),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The errno to report as `ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL` instead
+    /// of a protocol error: `EFAULT` (14) for [`ProtocolError::ZapHandlerMissing`].
+    pub fn no_detail_errno(&self) -> Option<i32> {
+        match self {
+            ProtocolError::ZapHandlerMissing => Some(14),
+            _ => None,
         }
     }
 }
@@ -167,6 +256,23 @@ impl fmt::Display for ProtocolError {
                 )
             }
             ProtocolError::PeerError { reason } => write!(f, "peer sent ERROR: {reason}"),
+            ProtocolError::InvalidFrame(why) => write!(f, "invalid frame: {why}"),
+            ProtocolError::MalformedHello => f.write_str("malformed HELLO command"),
+            ProtocolError::MalformedWelcome => f.write_str("malformed WELCOME command"),
+            ProtocolError::MalformedInitiate => f.write_str("malformed INITIATE command"),
+            ProtocolError::MalformedMessage => f.write_str("malformed MESSAGE command"),
+            ProtocolError::Cryptographic => f.write_str("CURVE box failed to open"),
+            ProtocolError::KeyExchange => f.write_str("CURVE key exchange failed"),
+            ProtocolError::AuthFailed { status } => {
+                write!(f, "authentication failed (ZAP status {status})")
+            }
+            ProtocolError::ZapHandlerMissing => f.write_str("no ZAP handler for this mechanism"),
+            ProtocolError::ZapMalformedReply => f.write_str("malformed ZAP reply"),
+            ProtocolError::ZapBadVersion => f.write_str("bad ZAP reply version"),
+            ProtocolError::ZapBadRequestId => f.write_str("bad ZAP reply request id"),
+            ProtocolError::ZapInvalidStatusCode => f.write_str("invalid ZAP status code"),
+            ProtocolError::ZapInvalidMetadata => f.write_str("invalid ZAP reply metadata"),
+            ProtocolError::ZapUnspecified => f.write_str("ZAP failure"),
         }
     }
 }

@@ -17,10 +17,17 @@
 //!        33..64  filler                  31 zero octets
 //! ```
 
+use crate::frame::WireFormat;
+
 /// Length of the signature (octets 0-9).
 pub const SIGNATURE_LEN: usize = 10;
 /// Length of the whole ZMTP 3.x greeting.
 pub const GREETING_LEN: usize = 64;
+/// Length of the ZMTP 2.0 greeting (RFC 15 `greeting = signature revision
+/// socket-type`, before the identity frame): what libzmq exchanges with
+/// revision 0x00/0x01 peers.
+pub const V2_GREETING_LEN: usize = 12;
+
 /// Offset of the version-major ("revision") octet.
 pub const REVISION_POS: usize = 10;
 /// Offset of the version-minor octet.
@@ -33,13 +40,20 @@ pub const AS_SERVER_POS: usize = 32;
 /// A ZMTP protocol version as negotiated with a peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ZmtpVersion {
-    /// Major version (3 for every version this crate speaks).
+    /// Major version: 1 (RFC 13), 2 (RFC 15) or 3 (RFC 23/37).
     pub major: u8,
     /// Minor version (0 or 1).
     pub minor: u8,
 }
 
 impl ZmtpVersion {
+    /// ZMTP 1.0 (RFC 13): an unversioned peer (or revision byte 0x00, which
+    /// libzmq's `select_handshake_fun` also treats as 1.0). V1 framing, no
+    /// mechanism, identity as the first frame, no socket type.
+    pub const V1_0: ZmtpVersion = ZmtpVersion { major: 1, minor: 0 };
+    /// ZMTP 2.0 (RFC 15): revision byte 0x01. V2 framing, socket type in the
+    /// 12-octet greeting, identity as the first frame, no mechanism.
+    pub const V2_0: ZmtpVersion = ZmtpVersion { major: 2, minor: 0 };
     /// ZMTP 3.0 (RFC 23): subscriptions travel as `\x01`/`\x00`-prefixed
     /// message frames, not SUBSCRIBE/CANCEL commands.
     pub const V3_0: ZmtpVersion = ZmtpVersion { major: 3, minor: 0 };
@@ -61,8 +75,20 @@ impl ZmtpVersion {
 
     /// Whether SUBSCRIBE/CANCEL go as commands (3.1) rather than prefixed
     /// message frames (3.0); libzmq picks `v3_1_encoder` vs `v2_encoder` on this.
+    /// ZMTP 1.0/2.0 (RFC 13 has none; RFC 15 §"Publish-Subscribe") also
+    /// use prefixed message frames.
     pub fn uses_subscribe_commands(self) -> bool {
-        self != ZmtpVersion::V3_0
+        self.major > 3 || (self.major == 3 && self.minor >= 1)
+    }
+
+    /// The framing for this version (libzmq `select_handshake_fun`,
+    /// reference §5.3): V1 for 1.0, V2 for 2.0, V3 for 3.x.
+    pub fn wire_format(self) -> WireFormat {
+        match self.major {
+            0 | 1 => WireFormat::V1,
+            2 => WireFormat::V2,
+            _ => WireFormat::V3,
+        }
     }
 }
 
@@ -70,16 +96,27 @@ impl ZmtpVersion {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MechanismName {
     /// "NULL": no authentication, no confidentiality (RFC 37 §"The NULL
-    /// Security Mechanism"). PLAIN and CURVE come later.
+    /// Security Mechanism").
     Null,
+    /// "PLAIN": user name and password in clear (RFC 24).
+    Plain,
+    /// "CURVE": CurveZMQ (RFC 25, RFC 26).
+    Curve,
 }
 
 impl MechanismName {
+    /// The name as text, also the ZAP request's mechanism frame (RFC 27).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MechanismName::Null => "NULL",
+            MechanismName::Plain => "PLAIN",
+            MechanismName::Curve => "CURVE",
+        }
+    }
+
     /// The 20-octet, NUL-padded greeting field for this mechanism.
     pub fn as_bytes(&self) -> [u8; 20] {
-        let name: &[u8] = match self {
-            MechanismName::Null => b"NULL",
-        };
+        let name = self.as_str().as_bytes();
         let mut out = [0u8; 20];
         out[..name.len()].copy_from_slice(name);
         out
@@ -88,9 +125,13 @@ impl MechanismName {
     /// The mechanism whose 20-octet field is exactly `b` (libzmq compares all
     /// 20 octets with `memcmp`); `None` for anything else.
     pub fn parse(b: &[u8; 20]) -> Option<MechanismName> {
-        [MechanismName::Null]
-            .into_iter()
-            .find(|m| &m.as_bytes() == b)
+        [
+            MechanismName::Null,
+            MechanismName::Plain,
+            MechanismName::Curve,
+        ]
+        .into_iter()
+        .find(|m| &m.as_bytes() == b)
     }
 }
 
@@ -154,6 +195,10 @@ mod tests {
         assert_eq!(MechanismName::parse(&junk), None);
         let mut plain = [0u8; 20];
         plain[..5].copy_from_slice(b"PLAIN");
+        assert_eq!(MechanismName::parse(&plain), Some(MechanismName::Plain));
+        plain[..5].copy_from_slice(b"CURVE");
+        assert_eq!(MechanismName::parse(&plain), Some(MechanismName::Curve));
+        plain[5] = b'X';
         assert_eq!(MechanismName::parse(&plain), None);
     }
 
@@ -165,5 +210,11 @@ mod tests {
         assert_eq!(ZmtpVersion::negotiate(4, 0), ZmtpVersion::V3_1);
         assert!(!ZmtpVersion::V3_0.uses_subscribe_commands());
         assert!(ZmtpVersion::V3_1.uses_subscribe_commands());
+        assert!(!ZmtpVersion::V1_0.uses_subscribe_commands());
+        assert!(!ZmtpVersion::V2_0.uses_subscribe_commands());
+        assert_eq!(ZmtpVersion::V1_0.wire_format(), WireFormat::V1);
+        assert_eq!(ZmtpVersion::V2_0.wire_format(), WireFormat::V2);
+        assert_eq!(ZmtpVersion::V3_0.wire_format(), WireFormat::V3);
+        assert_eq!(ZmtpVersion::V3_1.wire_format(), WireFormat::V3);
     }
 }

@@ -1,7 +1,7 @@
 //! Security mechanisms: the command exchange that follows the greeting
-//! (RFC 37 §"Authentication and Confidentiality"). Only NULL exists now;
-//! PLAIN (RFC 24) and CURVE (RFC 25/26) will implement [`Mechanism`] too and
-//! plug into [`crate::Handshake`] unchanged.
+//! (RFC 37 §"Authentication and Confidentiality"). NULL lives here; PLAIN
+//! (RFC 24) is in [`crate::plain`], CURVE (RFC 25/26) in [`crate::curve`].
+//! All of them implement [`Mechanism`] and plug into [`crate::Handshake`].
 
 use std::fmt::Debug;
 
@@ -9,20 +9,25 @@ use bytes::{Bytes, BytesMut};
 
 use crate::command::Command;
 use crate::error::ProtocolError;
-use crate::frame::Frame;
+use crate::frame::{Frame, FrameCipher};
+use crate::greeting::MechanismName;
 use crate::metadata::Metadata;
 use crate::socket_type::SocketType;
+use crate::zap::{ZapConfig, ZapReply, ZapRequest};
 
 /// Metadata property naming the sender's socket type (RFC 37 §"Connection Metadata").
 pub const PROPERTY_SOCKET_TYPE: &str = "Socket-Type";
 /// Metadata property carrying the sender's routing id (RFC 37 §"The Identity Property").
 pub const PROPERTY_IDENTITY: &str = "Identity";
+/// Property libzmq adds for the ZAP user id (`ZMQ_MSG_PROPERTY_USER_ID`).
+pub const PROPERTY_USER_ID: &str = "User-Id";
 
 /// One side of a security mechanism's handshake, after the greetings.
 ///
-/// The handshake driver hands it every frame the peer sends until
-/// [`Mechanism::peer_metadata`] returns `Some`, and drains
-/// [`Mechanism::poll_transmit`] whenever it is asked for output.
+/// The handshake driver hands it every command frame the peer sends until
+/// [`Mechanism::is_complete`], except while its [`ZapGate`] waits for a ZAP
+/// reply, and drains [`Mechanism::poll_transmit`] whenever it is asked for
+/// output.
 pub(crate) trait Mechanism: Debug + Send + Sync {
     /// Appends whole command frames that must be sent now.
     fn poll_transmit(&mut self, out: &mut BytesMut);
@@ -30,8 +35,138 @@ pub(crate) trait Mechanism: Debug + Send + Sync {
     fn has_pending_output(&self) -> bool;
     /// Handles one frame from the peer; an error is final.
     fn process_frame(&mut self, frame: Frame) -> Result<(), ProtocolError>;
-    /// The peer's validated metadata, once the peer's side is done.
+    /// Both sides are done: our last command is queued and the peer's
+    /// metadata is validated.
+    fn is_complete(&self) -> bool;
+    /// The peer's validated metadata, once known.
     fn peer_metadata(&self) -> Option<&Metadata>;
+    /// The mechanism's ZAP state (clients: always idle).
+    fn zap_gate(&self) -> &ZapGate;
+    /// Mutable access to the ZAP state.
+    fn zap_gate_mut(&mut self) -> &mut ZapGate;
+    /// ZAP said 200: carry on (queue READY / WELCOME).
+    fn zap_accepted(&mut self) -> Result<(), ProtocolError>;
+    /// Appends the ERROR command a ZAP 400/500 denial sends (RFC 27).
+    fn zap_error(&self, status: u16, out: &mut BytesMut) {
+        zap_error_command(status, out);
+    }
+    /// The data-phase cipher, once complete (CURVE only).
+    fn take_cipher(&mut self) -> Option<Box<dyn FrameCipher + Send>> {
+        None
+    }
+}
+
+/// Whether a server-side mechanism asks ZAP, skips it, or cannot run
+/// (reference §5.1; see [`ZapConfig`] for the rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ZapDecision {
+    /// Send a ZAP request and wait for the reply.
+    Ask,
+    /// No authentication (NULL without domain, CURVE "Stonehouse").
+    Skip,
+    /// No handler but one is required: `HANDSHAKE_FAILED_NO_DETAIL(EFAULT)`.
+    Fail,
+}
+
+/// libzmq's per-mechanism ZAP policy: `null_mechanism.cpp` l.46-63,
+/// `plain_server.cpp` `process_hello`, `curve_server.cpp` l.388-413.
+pub(crate) fn zap_decision(mechanism: MechanismName, zap: &ZapConfig) -> ZapDecision {
+    let has_domain = !zap.domain.is_empty();
+    match mechanism {
+        MechanismName::Null if !has_domain => ZapDecision::Skip,
+        MechanismName::Null | MechanismName::Plain if zap.handler => ZapDecision::Ask,
+        MechanismName::Null if !zap.enforce_domain => ZapDecision::Skip,
+        MechanismName::Null | MechanismName::Plain => ZapDecision::Fail,
+        MechanismName::Curve if !has_domain && zap.enforce_domain => ZapDecision::Skip,
+        MechanismName::Curve if zap.handler => ZapDecision::Ask,
+        MechanismName::Curve if !zap.enforce_domain => ZapDecision::Skip,
+        MechanismName::Curve => ZapDecision::Fail,
+    }
+}
+
+/// A mechanism's ZAP exchange: the request not yet handed out, whether a
+/// reply is awaited, and the accepted reply (its user id and metadata go
+/// into [`crate::PeerInfo`]).
+#[derive(Debug, Default)]
+pub(crate) struct ZapGate {
+    request: Option<ZapRequest>,
+    awaiting: bool,
+    accepted: Option<ZapReply>,
+}
+
+impl ZapGate {
+    /// Queues `request` and starts waiting for its reply.
+    pub(crate) fn start(&mut self, request: ZapRequest) {
+        self.request = Some(request);
+        self.awaiting = true;
+    }
+
+    /// The request, once.
+    pub(crate) fn take_request(&mut self) -> Option<ZapRequest> {
+        self.request.take()
+    }
+
+    /// A reply is awaited (the request may or may not have been taken).
+    pub(crate) fn awaiting(&self) -> bool {
+        self.awaiting
+    }
+
+    /// The accepted (200) reply, if any.
+    pub(crate) fn accepted(&self) -> Option<&ZapReply> {
+        self.accepted.as_ref()
+    }
+
+    /// Records `reply` (reference §5.2 step 5): 200 → `Ok`; 300, 400, 500 →
+    /// [`ProtocolError::AuthFailed`]; anything else →
+    /// [`ProtocolError::ZapInvalidStatusCode`]; no reply awaited →
+    /// [`ProtocolError::ZapUnspecified`].
+    pub(crate) fn finish(&mut self, reply: ZapReply) -> Result<(), ProtocolError> {
+        if !self.awaiting {
+            return Err(ProtocolError::ZapUnspecified);
+        }
+        self.awaiting = false;
+        self.request = None;
+        match reply.status_code {
+            200 => {
+                self.accepted = Some(reply);
+                Ok(())
+            }
+            status @ (300 | 400 | 500) => Err(ProtocolError::AuthFailed { status }),
+            _ => Err(ProtocolError::ZapInvalidStatusCode),
+        }
+    }
+}
+
+/// The ERROR command a ZAP denial sends (libzmq `produce_error`:
+/// `\x05ERROR`, reason length 3, the status code digits). RFC 27 §"Request
+/// and Reply": 300 closes silently, so this is only for 400 and 500.
+pub(crate) fn zap_error_command(status: u16, out: &mut BytesMut) {
+    Command::Error {
+        reason: Bytes::from(status.to_string()),
+    }
+    .encode(out);
+}
+
+/// libzmq's `check_basic_command_structure`: a command body is longer than
+/// one octet and longer than its name-length octet (else
+/// `ZMTP_MALFORMED_COMMAND_UNSPECIFIED`).
+pub(crate) fn check_basic_structure(body: &[u8]) -> Result<(), ProtocolError> {
+    match body.first() {
+        Some(&n) if body.len() > 1 && body.len() > usize::from(n) => Ok(()),
+        _ => Err(ProtocolError::MalformedCommand("command body too short")),
+    }
+}
+
+/// Parses an ERROR command body into [`ProtocolError::PeerError`], or
+/// [`ProtocolError::MalformedError`] when its reason length lies (RFC 37
+/// `error = command-size %d5 "ERROR" error-reason`).
+pub(crate) fn peer_error(body: &Bytes) -> ProtocolError {
+    match Command::parse(body) {
+        Ok(Command::Error { reason }) => ProtocolError::PeerError {
+            reason: String::from_utf8_lossy(&reason).into_owned(),
+        },
+        _ => ProtocolError::MalformedError,
+    }
 }
 
 /// Builds the READY/INITIATE property list as libzmq's
@@ -96,26 +231,49 @@ pub(crate) fn check_peer_socket_type(
 /// The NULL mechanism (RFC 37 §"The NULL Security Mechanism"): each side
 /// sends READY with its metadata; the peer's first command must be READY
 /// (or ERROR, which is fatal). Symmetric, so `as_server` plays no part.
+/// With ZAP (a domain and a handler, reference §5.1) the READY waits for a
+/// 200 reply; 400/500 send ERROR instead (libzmq `null_mechanism_t`).
 #[derive(Debug)]
 pub(crate) struct NullMechanism {
     local: SocketType,
+    properties: Metadata,
     /// Our READY frame until it is handed out.
     ready: Option<BytesMut>,
+    ready_queued: bool,
     peer: Option<Metadata>,
+    zap: ZapGate,
 }
 
 impl NullMechanism {
     /// Prepares our READY at once: RFC 23 §"The NULL Security Mechanism":
     /// "each peer MUST send its READY command before attempting to receive a
-    /// READY from the other peer".
-    pub(crate) fn new(local: SocketType, properties: &Metadata) -> Self {
-        let mut ready = BytesMut::new();
-        Command::Ready(properties.clone()).encode(&mut ready);
-        NullMechanism {
+    /// READY from the other peer". With `zap`, asks ZAP first (libzmq
+    /// `null_mechanism_t::next_handshake_command`).
+    pub(crate) fn new(local: SocketType, properties: &Metadata, zap: bool) -> Self {
+        let mut m = NullMechanism {
             local,
-            ready: Some(ready),
+            properties: properties.clone(),
+            ready: None,
+            ready_queued: false,
             peer: None,
+            zap: ZapGate::default(),
+        };
+        if zap {
+            m.zap.start(ZapRequest {
+                mechanism: "NULL",
+                credentials: Vec::new(),
+            });
+        } else {
+            m.queue_ready();
         }
+        m
+    }
+
+    fn queue_ready(&mut self) {
+        let mut ready = BytesMut::new();
+        Command::Ready(self.properties.clone()).encode(&mut ready);
+        self.ready = Some(ready);
+        self.ready_queued = true;
     }
 }
 
@@ -153,8 +311,25 @@ impl Mechanism for NullMechanism {
         }
     }
 
+    fn is_complete(&self) -> bool {
+        self.ready_queued && self.peer.is_some()
+    }
+
     fn peer_metadata(&self) -> Option<&Metadata> {
         self.peer.as_ref()
+    }
+
+    fn zap_gate(&self) -> &ZapGate {
+        &self.zap
+    }
+
+    fn zap_gate_mut(&mut self) -> &mut ZapGate {
+        &mut self.zap
+    }
+
+    fn zap_accepted(&mut self) -> Result<(), ProtocolError> {
+        self.queue_ready();
+        Ok(())
     }
 }
 
@@ -173,6 +348,94 @@ mod tests {
         assert_eq!(m.get("Identity").unwrap().len(), 0);
         let m = basic_properties(SocketType::Pub, Some(&Bytes::from_static(b"id")), &extra);
         assert_eq!(m.get("Identity"), None);
+    }
+
+    #[test]
+    fn zap_policy_matches_libzmq() {
+        use MechanismName::*;
+        let cfg = |handler, domain: &'static [u8], enforce_domain| ZapConfig {
+            handler,
+            domain: Bytes::from_static(domain),
+            enforce_domain,
+        };
+        // NULL: only with a domain.
+        assert_eq!(
+            zap_decision(Null, &cfg(true, b"", false)),
+            ZapDecision::Skip
+        );
+        assert_eq!(
+            zap_decision(Null, &cfg(true, b"d", false)),
+            ZapDecision::Ask
+        );
+        assert_eq!(
+            zap_decision(Null, &cfg(false, b"d", false)),
+            ZapDecision::Skip
+        );
+        assert_eq!(
+            zap_decision(Null, &cfg(false, b"d", true)),
+            ZapDecision::Fail
+        );
+        // PLAIN: always, EFAULT without handler.
+        assert_eq!(
+            zap_decision(Plain, &cfg(true, b"", false)),
+            ZapDecision::Ask
+        );
+        assert_eq!(
+            zap_decision(Plain, &cfg(false, b"d", false)),
+            ZapDecision::Fail
+        );
+        // CURVE: with a handler; Stonehouse without.
+        assert_eq!(
+            zap_decision(Curve, &cfg(true, b"", false)),
+            ZapDecision::Ask
+        );
+        assert_eq!(
+            zap_decision(Curve, &cfg(false, b"", false)),
+            ZapDecision::Skip
+        );
+        assert_eq!(
+            zap_decision(Curve, &cfg(true, b"", true)),
+            ZapDecision::Skip
+        );
+        assert_eq!(
+            zap_decision(Curve, &cfg(false, b"d", true)),
+            ZapDecision::Fail
+        );
+        assert_eq!(
+            zap_decision(Curve, &cfg(true, b"d", true)),
+            ZapDecision::Ask
+        );
+    }
+
+    #[test]
+    fn zap_gate_statuses() {
+        let req = || ZapRequest {
+            mechanism: "NULL",
+            credentials: vec![],
+        };
+        let mut g = ZapGate::default();
+        assert_eq!(
+            g.finish(ZapReply::ok("u")),
+            Err(ProtocolError::ZapUnspecified)
+        );
+        g.start(req());
+        assert!(g.awaiting() && g.take_request().is_some() && g.take_request().is_none());
+        assert_eq!(g.finish(ZapReply::ok("u")), Ok(()));
+        assert_eq!(&g.accepted().unwrap().user_id[..], b"u");
+        for (code, res) in [
+            (300, Err(ProtocolError::AuthFailed { status: 300 })),
+            (400, Err(ProtocolError::AuthFailed { status: 400 })),
+            (500, Err(ProtocolError::AuthFailed { status: 500 })),
+            (201, Err(ProtocolError::ZapInvalidStatusCode)),
+        ] {
+            let mut g = ZapGate::default();
+            g.start(req());
+            assert_eq!(g.finish(ZapReply::with_status(code)), res);
+            assert!(!g.awaiting());
+        }
+        let mut out = BytesMut::new();
+        zap_error_command(400, &mut out);
+        assert_eq!(&out[..], b"\x04\x0a\x05ERROR\x03400");
     }
 
     #[test]

@@ -13,7 +13,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use ferrozmq_proto::fuzzing::{fuzz_frame_decoder, fuzz_handshake, HandshakeOutcome};
+use ferrozmq_proto::fuzzing::{
+    fuzz_curve_server, fuzz_frame_decoder, fuzz_handshake, HandshakeOutcome,
+};
 use ferrozmq_proto::*;
 
 /// splitmix64: tiny, good enough, no dependency.
@@ -95,6 +97,9 @@ fn random_command(rng: &mut Rng) -> Command {
 /// names a socket type compatible with the one it selects, so the handshake
 /// often completes and the post-READY paths run too.
 fn valid_stream(rng: &mut Rng, ctl: u8) -> Vec<u8> {
+    if rng.below(5) == 0 {
+        return legacy_stream(rng);
+    }
     let local = SocketType::ALL[usize::from(ctl & 0x1f) % 21];
     let compatible: Vec<SocketType> = SocketType::ALL
         .iter()
@@ -129,6 +134,59 @@ fn valid_stream(rng: &mut Rng, ctl: u8) -> Vec<u8> {
     out.to_vec()
 }
 
+/// A ZMTP 1.0 (unversioned or revision 0) or 2.0 peer: greeting, identity
+/// frame, then a few frames in that version's framing.
+fn legacy_stream(rng: &mut Rng) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    let format = match rng.below(3) {
+        0 => WireFormat::V1,
+        1 => {
+            out.extend_from_slice(b"\xff\0\0\0\0\0\0\0\x01\x7f\x00");
+            out.extend_from_slice(&[rng.byte() % 12]);
+            WireFormat::V1
+        }
+        _ => {
+            out.extend_from_slice(b"\xff\0\0\0\0\0\0\0\x01\x7f\x01");
+            out.extend_from_slice(&[rng.byte() % 12]);
+            WireFormat::V2
+        }
+    };
+    let id_len = [0, 1, 5, 253, 254, 255, 256][rng.below(7)];
+    let id = rng.bytes(id_len);
+    encode_frame_for(format, false, false, &id, &mut out);
+    for _ in 0..rng.below(4) {
+        let len = [0, 1, 254, 255, 300][rng.below(5)];
+        let body = rng.bytes(len);
+        encode_frame_for(format, rng.below(2) == 0, false, &body, &mut out);
+    }
+    out.to_vec()
+}
+
+/// Input for `fuzz_curve_server`: mode, step, then edits or raw bytes.
+fn curve_input(rng: &mut Rng) -> Vec<u8> {
+    let mut mode = rng.byte();
+    if rng.below(3) != 0 {
+        mode &= !0x80; // mostly edit mode: the deep paths
+    }
+    if rng.below(2) == 0 {
+        mode &= !0x02; // mostly the right server key
+    }
+    let mut d = vec![mode, [1, 7, 64, 255][rng.below(4)]];
+    if mode & 0x80 != 0 {
+        let n = rng.below(400);
+        d.extend(rng.bytes(n));
+    } else {
+        for _ in 0..rng.below(3) {
+            // Offsets within greeting (64) + HELLO (202) + WELCOME-less
+            // INITIATE (~300) + MESSAGE: anywhere up to ~700.
+            let at = rng.below(720) as u16;
+            d.extend_from_slice(&at.to_be_bytes());
+            d.push(1 << rng.below(8));
+        }
+    }
+    d
+}
+
 fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
     for _ in 0..=rng.below(4) {
         let len = data.len();
@@ -160,6 +218,16 @@ fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
                 data[i..i + 8].copy_from_slice(&v.to_be_bytes());
             }
             _ => {}
+        }
+    }
+}
+
+fn run_curve(data: &[u8], seed: u64, iteration: u64) -> HandshakeOutcome {
+    match catch_unwind(AssertUnwindSafe(|| fuzz_curve_server(data))) {
+        Ok(o) => o,
+        Err(_) => {
+            let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+            panic!("curve fuzz crash: seed {seed:#x} iteration {iteration}, input: {hex}");
         }
     }
 }
@@ -230,9 +298,27 @@ fn fuzz_smoke() {
             n += 1;
         }
     }
+    // The CURVE server body: each input costs a few X25519 operations, so it
+    // gets a share of the time of its own.
+    let curve_deadline = Instant::now() + Duration::from_secs_f64((secs / 2.0).max(0.0));
+    let (mut c_n, mut c_complete, mut c_failed) = (0u64, 0u64, 0u64);
+    while c_n < 32 || Instant::now() < curve_deadline {
+        let data = curve_input(&mut rng);
+        match run_curve(&data, seed, c_n) {
+            HandshakeOutcome::Complete => c_complete += 1,
+            HandshakeOutcome::Failed => c_failed += 1,
+            HandshakeOutcome::InProgress => {}
+        }
+        c_n += 1;
+    }
+    assert!(
+        c_complete > 0 && c_failed > 0,
+        "curve fuzz is not reaching deep states"
+    );
     println!(
         "fuzz smoke: {n} inputs ({total_bytes} bytes) in {secs} s, seed {seed:#x}: \
-         {complete} handshakes completed, {failed} failed, 0 crashes"
+         {complete} handshakes completed, {failed} failed, 0 crashes; \
+         curve server: {c_n} inputs, {c_complete} completed, {c_failed} failed"
     );
     // The generator must reach both ends of the state machine.
     if n > 10_000 {

@@ -86,6 +86,7 @@ fn drive(
             match a.feed(&mut a_in) {
                 Ok(HandshakeStatus::Complete(p)) => a_res = Some(Ok(p)),
                 Ok(HandshakeStatus::InProgress) => {}
+                Ok(HandshakeStatus::ZapRequest(r)) => panic!("no ZAP configured: {r:?}"),
                 Err(e) => a_res = Some(Err(e)),
             }
         }
@@ -93,6 +94,7 @@ fn drive(
             match b.feed(&mut b_in) {
                 Ok(HandshakeStatus::Complete(p)) => b_res = Some(Ok(p)),
                 Ok(HandshakeStatus::InProgress) => {}
+                Ok(HandshakeStatus::ZapRequest(r)) => panic!("no ZAP configured: {r:?}"),
                 Err(e) => b_res = Some(Err(e)),
             }
         }
@@ -128,14 +130,14 @@ fn dealer_router_in_one_go_and_byte_at_a_time() {
         let (ra, rb, _) = drive(a, b, chunk, b"");
         let pa = ra.unwrap();
         let pb = rb.unwrap();
-        assert_eq!(pa.socket_type, SocketType::Router);
+        assert_eq!(pa.socket_type, Some(SocketType::Router));
         assert_eq!(pa.version, ZmtpVersion::V3_1);
         assert_eq!(
             pa.routing_id.as_deref(),
             Some(&b""[..]),
             "ROUTER sends an empty Identity"
         );
-        assert_eq!(pb.socket_type, SocketType::Dealer);
+        assert_eq!(pb.socket_type, Some(SocketType::Dealer));
         assert_eq!(pb.routing_id.as_deref(), Some(&b"client-1"[..]));
         assert_eq!(
             pb.metadata.get("x-hello").map(|v| &v[..]),
@@ -154,8 +156,8 @@ fn every_compatible_pair_completes() {
         for b in SocketType::ALL {
             let (ra, rb, _) = drive(HandshakeConfig::new(a), HandshakeConfig::new(b), 5, b"");
             if a.is_compatible_with(b) {
-                assert_eq!(ra.unwrap().socket_type, b);
-                assert_eq!(rb.unwrap().socket_type, a);
+                assert_eq!(ra.unwrap().socket_type, Some(b));
+                assert_eq!(rb.unwrap().socket_type, Some(a));
             } else {
                 assert!(
                     matches!(ra, Err(ProtocolError::IncompatibleSocketType { .. })),
@@ -299,28 +301,53 @@ fn zmtp_3_0_and_higher_versions() {
     }
 }
 
-#[test]
-fn wrong_signature_is_zmtp_1_0() {
-    let e = expect_err(SocketType::Pair, b"\x00");
-    assert_eq!(e, ProtocolError::UnsupportedVersion { major: 1, minor: 0 });
-    assert_eq!(e.code(), error_codes::ZMTP_UNSPECIFIED);
-    // 1.0 identity frame with a long length: FF + 8-byte length + flags 0x00.
-    let e = expect_err(SocketType::Pair, b"\xff\0\0\0\0\0\0\0\x01\x00");
-    assert_eq!(e, ProtocolError::UnsupportedVersion { major: 1, minor: 0 });
-    let e = expect_err(SocketType::Pair, b"\xff\0\0\0\0\0\0\0\x01\x7e\x03");
-    assert_eq!(e, ProtocolError::UnsupportedVersion { major: 1, minor: 0 });
-    // A 1.0 peer's short identity frame: length 1, flags 0.
-    let e = expect_err(SocketType::Pair, b"\x01\x00");
-    assert_eq!(e, ProtocolError::UnsupportedVersion { major: 1, minor: 0 });
+/// With ZAP enabled (a ZAP domain here) libzmq refuses ZMTP 1.0/2.0 peers
+/// (`handshake_v1_0_unversioned` / `handshake_v2_0`: "reject ZMTP 1.0
+/// connections if ZAP is enabled"). The downgrade itself is in tests/legacy.rs.
+fn zap_config() -> HandshakeConfig {
+    let mut c = HandshakeConfig::new(SocketType::Pair);
+    c.zap.domain = Bytes::from_static(b"global");
+    c
+}
+
+fn expect_err_cfg(cfg: HandshakeConfig, stream: &[u8]) -> ProtocolError {
+    let (mut hs, r, mut input) = feed_all(cfg, stream);
+    let e = r.expect_err("handshake should fail");
+    assert_eq!(hs.feed(&mut input).unwrap_err(), e);
+    let mut out = BytesMut::new();
+    hs.poll_transmit(&mut out);
+    assert!(out.is_empty());
+    e
 }
 
 #[test]
-fn zmtp_1_0_and_2_0_greetings_are_refused() {
-    let e = expect_err(SocketType::Pair, b"\xff\0\0\0\0\0\0\0\x01\x7f\x00");
-    assert_eq!(e, ProtocolError::UnsupportedVersion { major: 1, minor: 0 });
-    // ZMTP 2.0 greeting: signature, revision 1, socket type byte.
-    let e = expect_err(SocketType::Pair, b"\xff\0\0\0\0\0\0\0\x01\x7f\x01\x00");
-    assert_eq!(e, ProtocolError::UnsupportedVersion { major: 2, minor: 0 });
+fn old_peers_refused_when_zap_is_enabled() {
+    let v10 = ProtocolError::UnsupportedVersion { major: 1, minor: 0 };
+    assert_eq!(expect_err_cfg(zap_config(), b"\x00"), v10);
+    assert_eq!(v10.code(), error_codes::ZMTP_UNSPECIFIED);
+    // 1.0 identity frame with a long length: FF + 8-byte length + flags 0x00.
+    assert_eq!(
+        expect_err_cfg(zap_config(), b"\xff\0\0\0\0\0\0\0\x01\x00"),
+        v10
+    );
+    assert_eq!(expect_err_cfg(zap_config(), b"\x01\x00"), v10);
+    // Revision 0 (1.0 with a revision octet) and 1 (ZMTP 2.0).
+    assert_eq!(
+        expect_err_cfg(zap_config(), b"\xff\0\0\0\0\0\0\0\x01\x7f\x00"),
+        v10
+    );
+    assert_eq!(
+        expect_err_cfg(zap_config(), b"\xff\0\0\0\0\0\0\0\x01\x7f\x01\x00"),
+        ProtocolError::UnsupportedVersion { major: 2, minor: 0 }
+    );
+    // PLAIN and CURVE enable ZAP by themselves.
+    let mut plain = HandshakeConfig::new(SocketType::Pair);
+    plain.mechanism = MechanismConfig::Plain {
+        server: false,
+        username: b"u".to_vec(),
+        password: b"p".to_vec(),
+    };
+    assert_eq!(expect_err_cfg(plain, b"\x01\x00"), v10);
 }
 
 #[test]

@@ -16,7 +16,9 @@ use std::sync::{Arc, Condvar, Mutex};
 pub(crate) struct ContextInner {
     io_threads: Vec<IoThread>,
     next_io: AtomicUsize,
-    pub(crate) inproc: Mutex<InprocRegistry>,
+    /// Shared with the I/O threads' sessions, which connect to the ZAP
+    /// handler through it.
+    pub(crate) inproc: Arc<Mutex<InprocRegistry>>,
     sockets: Mutex<HashMap<u64, Arc<SocketMailbox>>>,
     sockets_closed: Condvar,
     pub(crate) terminated: AtomicBool,
@@ -185,7 +187,7 @@ impl ContextBuilder {
             inner: Arc::new(ContextInner {
                 io_threads: io,
                 next_io: AtomicUsize::new(0),
-                inproc: Mutex::new(InprocRegistry::default()),
+                inproc: Arc::new(Mutex::new(InprocRegistry::default())),
                 sockets: Mutex::new(HashMap::new()),
                 sockets_closed: Condvar::new(),
                 terminated: AtomicBool::new(false),

@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 mod context;
 mod endpoint;
 mod error;
@@ -52,6 +53,9 @@ mod transport;
 pub use context::{Context, ContextBuilder};
 pub use error::{Error, Result, HAUSNUMERO};
 pub use ferrozmq_proto::SocketType;
+/// CURVE keys (`KeyPair::generate`, `public_from_secret`) and Z85 text
+/// encoding (RFC 32), as `zmq_curve_keypair` / `zmq_z85_encode` offer.
+pub use ferrozmq_proto::{curve, z85};
 pub use monitor::{Event, EventKind, Monitor};
 pub use msg::{Msg, INLINE_CAPACITY};
 pub use poll::{poll, PollItem};

@@ -214,6 +214,60 @@ pub(crate) struct Options {
     pub multicast_maxtpdu: i32,
     pub bindtodevice: String,
     pub last_endpoint: String,
+    /// The security mechanism and its keys/credentials (PLAIN_*, CURVE_*),
+    /// selected the way libzmq's options.cpp does: setting a PLAIN option
+    /// switches to PLAIN, a CURVE option to CURVE, `*_SERVER=0` back to NULL.
+    pub security: Security,
+}
+
+/// The mechanism options of a socket.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Security {
+    pub mechanism: i32,
+    pub as_server: bool,
+    pub plain_username: Vec<u8>,
+    pub plain_password: Vec<u8>,
+    pub curve_public: Option<[u8; 32]>,
+    pub curve_secret: Option<[u8; 32]>,
+    pub curve_server: Option<[u8; 32]>,
+}
+
+/// `ZMQ_NULL`, `ZMQ_PLAIN`, `ZMQ_CURVE`.
+pub(crate) const MECHANISM_NULL: i32 = 0;
+pub(crate) const MECHANISM_PLAIN: i32 = 1;
+pub(crate) const MECHANISM_CURVE: i32 = 2;
+
+impl Security {
+    /// The handshake's view of these options; `EINVAL`-free: a CURVE socket
+    /// missing a key fails its handshakes (libzmq's behaviour) rather than
+    /// the option call.
+    pub(crate) fn mechanism_config(&self) -> ferrozmq_proto::MechanismConfig {
+        use ferrozmq_proto::MechanismConfig;
+        match self.mechanism {
+            MECHANISM_PLAIN => MechanismConfig::Plain {
+                server: self.as_server,
+                username: self.plain_username.clone(),
+                password: self.plain_password.clone(),
+            },
+            MECHANISM_CURVE => {
+                let secret = self.curve_secret.unwrap_or([0; 32]);
+                let public = self
+                    .curve_public
+                    .unwrap_or_else(|| ferrozmq_proto::curve::public_from_secret(&secret));
+                MechanismConfig::Curve {
+                    server: self.as_server,
+                    public_key: public,
+                    secret_key: secret,
+                    server_key: if self.as_server { None } else { self.curve_server },
+                }
+            }
+            _ => MechanismConfig::Null,
+        }
+    }
+}
+
+fn curve_key(v: &[u8]) -> Result<[u8; 32]> {
+    ferrozmq_proto::curve::parse_key(v).map_err(|_| Error::EINVAL)
 }
 
 impl Default for Options {
@@ -254,6 +308,7 @@ impl Default for Options {
             multicast_maxtpdu: 1500,
             bindtodevice: String::new(),
             last_endpoint: String::new(),
+            security: Security::default(),
         }
     }
 }
@@ -358,6 +413,45 @@ impl Options {
                 }
                 self.bindtodevice = String::from_utf8(v.to_vec()).map_err(|_| Error::EINVAL)?
             }
+            PLAIN_SERVER => {
+                let on = bool_value(v)?;
+                self.security.as_server = on;
+                self.security.mechanism = if on { MECHANISM_PLAIN } else { MECHANISM_NULL };
+            }
+            PLAIN_USERNAME | PLAIN_PASSWORD => {
+                if v.is_empty() {
+                    // libzmq: an empty value switches back to NULL.
+                    self.security.mechanism = MECHANISM_NULL;
+                } else if v.len() > 255 {
+                    return Err(Error::EINVAL);
+                } else {
+                    if id == PLAIN_USERNAME {
+                        self.security.plain_username = v.to_vec();
+                    } else {
+                        self.security.plain_password = v.to_vec();
+                    }
+                    self.security.as_server = false;
+                    self.security.mechanism = MECHANISM_PLAIN;
+                }
+            }
+            CURVE_SERVER => {
+                let on = bool_value(v)?;
+                self.security.as_server = on;
+                self.security.mechanism = if on { MECHANISM_CURVE } else { MECHANISM_NULL };
+            }
+            CURVE_PUBLICKEY => {
+                self.security.curve_public = Some(curve_key(v)?);
+                self.security.mechanism = MECHANISM_CURVE;
+            }
+            CURVE_SECRETKEY => {
+                self.security.curve_secret = Some(curve_key(v)?);
+                self.security.mechanism = MECHANISM_CURVE;
+            }
+            CURVE_SERVERKEY => {
+                self.security.curve_server = Some(curve_key(v)?);
+                self.security.as_server = false;
+                self.security.mechanism = MECHANISM_CURVE;
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -403,7 +497,14 @@ impl Options {
             MULTICAST_MAXTPDU => int(self.multicast_maxtpdu),
             BINDTODEVICE => Some(self.bindtodevice.as_bytes().to_vec()),
             LAST_ENDPOINT => Some(self.last_endpoint.as_bytes().to_vec()),
-            MECHANISM => int(0),
+            MECHANISM => int(self.security.mechanism),
+            PLAIN_SERVER => int((self.security.mechanism == MECHANISM_PLAIN && self.security.as_server) as i32),
+            CURVE_SERVER => int((self.security.mechanism == MECHANISM_CURVE && self.security.as_server) as i32),
+            PLAIN_USERNAME => Some(self.security.plain_username.clone()),
+            PLAIN_PASSWORD => Some(self.security.plain_password.clone()),
+            CURVE_PUBLICKEY => Some(self.security.curve_public.map(|k| k.to_vec()).unwrap_or_default()),
+            CURVE_SECRETKEY => Some(self.security.curve_secret.map(|k| k.to_vec()).unwrap_or_default()),
+            CURVE_SERVERKEY => Some(self.security.curve_server.map(|k| k.to_vec()).unwrap_or_default()),
             _ => None,
         }
     }

@@ -208,6 +208,9 @@ impl SocketCore {
             heartbeat_timeout: self.options.heartbeat_timeout,
             heartbeat_ttl: self.options.heartbeat_ttl,
             endpoint: String::new(),
+            mechanism: self.options.security.mechanism_config(),
+            zap_domain: self.options.zap_domain.clone(),
+            inproc: self.ctx.inproc.clone(),
         }
     }
 
@@ -451,6 +454,10 @@ impl SocketCore {
     }
 
     fn events(&mut self) -> i16 {
+        // Reading the state consumes the notification first (as libzmq's
+        // ZMQ_EVENTS processes its mailbox): the fd is readable again only
+        // if something changes after this look.
+        self.mailbox.signal.take();
         self.process();
         let mut ev = 0;
         if self.pattern.has_in() {

@@ -253,6 +253,12 @@ impl Server {
         let pull = ctx.socket(SocketType::Pull).unwrap();
         pull.set_rcvtimeo(5000).unwrap();
         pull.set_linger(0).unwrap();
+        // A ZMTP 1.0 peer is any byte stream that does not start with 0xFF,
+        // and its frames carry no checks at all, so random bytes can be a
+        // valid 1.0 conversation. With a ZAP domain set, ferrozmq (like
+        // libzmq) refuses ZMTP 1.0/2.0 peers; that makes garbage detectable.
+        // `legacy_zmtp_peers_are_served_without_a_zap_domain` covers the rest.
+        pull.set_option("zap_domain", "bad-input").unwrap();
         setup(&pull);
         pull.bind(&t.bind_ep("bad")).unwrap();
         let ep = pull.last_endpoint().unwrap();
@@ -453,25 +459,53 @@ fn unknown_or_mismatched_mechanism_is_dropped() {
 }
 
 #[test]
-fn zmtp_1_and_2_greetings_are_refused() {
+fn zmtp_1_and_2_greetings_are_refused_when_zap_is_enabled() {
     for_each_transport("old ZMTP", |t| {
         let mut s = Server::new(t, "old ZMTP", |_| {});
-        // ZMTP 2.0: signature, revision 0x01, socket type (PUSH = 8), then
-        // an empty identity frame and a message.
-        let mut z2 = greeting()[..10].to_vec();
-        z2.extend_from_slice(&[0x01, 0x08, 0x00, 0x00, 0x00, 0x05]);
-        z2.extend_from_slice(b"hello");
-        s.bad("ZMTP 2.0 greeting", &z2);
-        // Revision 0x00 (ZMTP 1.0 with a signature).
-        let mut z1s = greeting()[..10].to_vec();
-        z1s.extend_from_slice(&[0x00, 0x08]);
-        s.bad("revision 0x00", &z1s);
-        // ZMTP 1.0: no 0xFF, a length-prefixed empty identity, then a message.
-        s.bad("ZMTP 1.0 greeting", &[0x01, 0x00, 0x06, 0x00, b'h', b'e', b'l', b'l', b'o']);
-        // ZMTP 1.0 with a 5-octet identity.
-        s.bad("ZMTP 1.0 identity", &[0x06, 0x00, b'a', b'b', b'c', b'd', b'e']);
+        for (what, bytes) in legacy_greetings() {
+            s.bad(what, &bytes);
+        }
         // Nothing of these reached the application.
         assert_eq!(s.pull.recv_msg(DONTWAIT).unwrap_err(), Error::EAGAIN);
+    });
+}
+
+/// ZMTP 2.0 and 1.0 conversations, each ending with the message "hello".
+fn legacy_greetings() -> Vec<(&'static str, Vec<u8>)> {
+    // ZMTP 2.0: signature, revision 0x01, socket type (PUSH = 8), then an
+    // empty identity frame and a message.
+    let mut z2 = greeting()[..10].to_vec();
+    z2.extend_from_slice(&[0x01, 0x08, 0x00, 0x00, 0x00, 0x05]);
+    z2.extend_from_slice(b"hello");
+    vec![
+        ("ZMTP 2.0 greeting", z2),
+        // ZMTP 1.0: no 0xFF, a length-prefixed empty identity, then a message.
+        ("ZMTP 1.0 greeting", vec![0x01, 0x00, 0x06, 0x00, b'h', b'e', b'l', b'l', b'o']),
+        // ZMTP 1.0 with a 5-octet identity.
+        ("ZMTP 1.0 identity", vec![0x06, 0x00, b'a', b'b', b'c', b'd', b'e', 0x06, 0x00, b'h', b'e', b'l', b'l', b'o']),
+    ]
+}
+
+#[test]
+fn legacy_zmtp_peers_are_served_without_a_zap_domain() {
+    for_each_transport("legacy peers", |t| {
+        let mut s = Server::new(t, "legacy peers", |p| {
+            p.set_option("zap_domain", "").unwrap();
+        });
+        for (what, bytes) in legacy_greetings() {
+            let mut c = s.raw();
+            c.send(&bytes);
+            let got = s.pull.recv_msg(0).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(got.as_bytes(), b"hello", "{what}");
+            // Our side answered in the peer's version: a 2.0 peer gets the
+            // 12-octet greeting, a 1.0 peer our identity frame.
+            let reply = c.read_exact_within(2, DROP_WITHIN, what);
+            if what.starts_with("ZMTP 2.0") {
+                assert_eq!(reply[0], 0xFF, "{what}");
+            }
+            c.expect_open(Duration::from_millis(100), what);
+            s.check_alive(what);
+        }
     });
 }
 

@@ -70,14 +70,19 @@ fn bind_failure_and_garbage_peer_events() {
     let failed = wait_for(&om, EventKind::BindFailed, &mut seen);
     assert_eq!(failed.value as i32, libc_eaddrinuse());
 
-    // A peer with a wrong ZMTP version is refused: protocol detail, then
-    // disconnection.
+    // A peer with an unknown security mechanism is refused: protocol
+    // detail (ZMTP_MECHANISM_MISMATCH), then disconnection.
     let mut raw = std::net::TcpStream::connect(ep.trim_start_matches("tcp://")).unwrap();
-    raw.write_all(&[0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 0x01, 0x05]).unwrap();
+    let mut greeting = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 1];
+    let mut mechanism = b"FOO".to_vec();
+    mechanism.resize(20, 0);
+    greeting.extend(mechanism);
+    greeting.resize(64, 0);
+    raw.write_all(&greeting).unwrap();
     let mut seen = Vec::new();
     wait_for(&m, EventKind::Accepted, &mut seen);
     let proto = wait_for(&m, EventKind::HandshakeFailedProtocol, &mut seen);
-    assert_eq!(proto.value & 0xF000_0000, 0x1000_0000, "a ZMTP protocol error code");
+    assert_eq!(proto.value, 0x1100_0002, "ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH");
     wait_for(&m, EventKind::Disconnected, &mut seen);
 }
 
@@ -104,6 +109,7 @@ fn raw_zmtp_push(addr: &str) -> std::net::TcpStream {
                 s.write_all(&out).unwrap();
                 return s;
             }
+            HandshakeStatus::ZapRequest(_) => unreachable!("a NULL client never asks ZAP"),
             HandshakeStatus::InProgress => {
                 hs.poll_transmit(&mut out);
                 if !out.is_empty() {

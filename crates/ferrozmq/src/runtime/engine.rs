@@ -12,8 +12,8 @@ use crate::pipe::{PipeReader, PipeWriter, Read};
 use crate::transport::Stream;
 use bytes::{Buf, BytesMut};
 use ferrozmq_proto::{
-    encode_header, Command, FrameDecoder, Handshake, HandshakeConfig, HandshakeStatus, PeerInfo,
-    ProtocolError, SocketType,
+    encode_header_for, Command, Frame, FrameCipher, FrameDecoder, Handshake, HandshakeConfig, HandshakeStatus,
+    PeerInfo, ProtocolError, SocketType, WireFormat, ZapReply, ZapRequest,
 };
 use std::io;
 
@@ -50,6 +50,9 @@ pub(crate) enum Progress {
     RawReady,
     /// The handshake just completed: attach the pipes, then run again.
     HandshakeDone(PeerInfo),
+    /// The mechanism needs ZAP authentication: send the request to the
+    /// handler and pass its reply to [`Engine::zap_reply`].
+    ZapRequest(ZapRequest),
     /// More work is ready now (input budget used up): run again soon.
     Busy,
     /// The outbound pipe is closed (socket gone) and everything was written.
@@ -82,6 +85,13 @@ pub(crate) struct Engine {
     raw_announced: bool,
     /// STREAM: the application asked to close (an empty message).
     close_requested: bool,
+    /// The wire format negotiated (ZMTP 1.0, 2.0 or 3.x framing).
+    format: WireFormat,
+    /// CURVE: every frame is boxed after the handshake.
+    cipher: Option<Box<dyn FrameCipher + Send>>,
+    /// We are PUB/XPUB and the peer is an unversioned ZMTP 1.0 peer: deliver
+    /// a phantom "subscribe all" first (libzmq does).
+    inject_subscribe_all: bool,
     /// When bytes last arrived (heartbeat timeouts count from here).
     pub last_rx: std::time::Instant,
     /// The TTL the peer announced in its last PING (RFC 37 §PING): if
@@ -121,15 +131,55 @@ impl Engine {
             raw,
             raw_announced: false,
             close_requested: false,
+            format: WireFormat::V3,
+            cipher: None,
+            inject_subscribe_all: false,
             last_rx: std::time::Instant::now(),
             peer_ttl: None,
         }
     }
 
+    /// Queues a command frame: plain for ZMTP 3.x, boxed for CURVE, not at
+    /// all for ZMTP 1.0/2.0 peers (they have no commands).
+    fn queue_command(&mut self, cmd: &Command) -> Result<(), EngineError> {
+        if self.format != WireFormat::V3 {
+            return Ok(());
+        }
+        match &mut self.cipher {
+            None => cmd.encode(&mut self.outbuf),
+            Some(c) => {
+                let mut frame = BytesMut::new();
+                cmd.encode(&mut frame);
+                let body = &frame[frame.len() - cmd.body_len()..];
+                c.encrypt(false, true, body, &mut self.outbuf).map_err(EngineError::Protocol)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Queues a heartbeat PING (RFC 37 §PING) and writes what it can.
     pub(crate) fn send_ping(&mut self, ttl_deciseconds: u16) -> Result<(), EngineError> {
-        Command::Ping { ttl_deciseconds, context: bytes::Bytes::new() }.encode(&mut self.outbuf);
+        if self.format != WireFormat::V3 {
+            // ZMTP 1.0/2.0 peers have no heartbeats.
+            return Ok(());
+        }
+        self.queue_command(&Command::Ping { ttl_deciseconds, context: bytes::Bytes::new() })?;
         self.write_out()
+    }
+
+    /// Hands the ZAP handler's answer to the handshake. A refusal is final:
+    /// the ERROR it produces (400/500) is written before the error returns.
+    pub(crate) fn zap_reply(&mut self, reply: ZapReply) -> Result<(), EngineError> {
+        let Some(hs) = self.handshake.as_mut() else { return Ok(()) };
+        let r = hs.zap_reply(reply);
+        hs.poll_transmit(&mut self.outbuf);
+        let _ = self.write_out();
+        r.map_err(EngineError::Protocol)
+    }
+
+    /// True while the handshake waits for a ZAP reply.
+    pub(crate) fn awaiting_zap(&self) -> bool {
+        self.handshake.as_ref().is_some_and(|h| h.awaiting_zap_reply())
     }
 
     /// The stream's file descriptor (monitor events report it).
@@ -191,16 +241,35 @@ impl Engine {
         while self.handshake.is_some() {
             self.flush_handshake()?;
             let hs = self.handshake.as_mut().expect("loop condition");
-            match hs.feed(&mut self.inbuf).map_err(EngineError::Protocol)? {
+            let status = match hs.feed(&mut self.inbuf) {
+                Ok(s) => s,
+                Err(e) => {
+                    // An ERROR command the mechanism queued goes out first.
+                    let _ = self.flush_handshake();
+                    return Err(EngineError::Protocol(e));
+                }
+            };
+            match status {
                 HandshakeStatus::Complete(peer) => {
                     self.flush_handshake()?;
-                    self.handshake = None;
+                    let mut hs = self.handshake.take().expect("loop condition");
+                    self.cipher = hs.take_cipher();
+                    self.format = peer.format;
+                    self.decoder = FrameDecoder::for_format(peer.format, self.decoder.max_msg_size());
                     self.encode_subscriptions = matches!(self.socket_type, SocketType::Sub | SocketType::XSub)
-                        && (peer.version.major > 3 || (peer.version.major == 3 && peer.version.minor >= 1));
+                        && peer.version.uses_subscribe_commands();
+                    self.inject_subscribe_all = peer.subscribe_all;
                     return Ok(Progress::HandshakeDone(peer));
+                }
+                HandshakeStatus::ZapRequest(req) => {
+                    self.flush_handshake()?;
+                    return Ok(Progress::ZapRequest(req));
                 }
                 HandshakeStatus::InProgress => {
                     self.flush_handshake()?;
+                    if self.awaiting_zap() {
+                        return Ok(Progress::Idle);
+                    }
                     if !self.readable || !self.read_once()? {
                         return Ok(Progress::Idle);
                     }
@@ -242,6 +311,12 @@ impl Engine {
     }
 
     fn input_frames(&mut self, pipes: &mut EnginePipes) -> Result<bool, EngineError> {
+        if self.inject_subscribe_all {
+            self.inject_subscribe_all = false;
+            if !self.push(pipes, Msg::from(&b"\x01"[..])) {
+                return Ok(false);
+            }
+        }
         if let Some(m) = self.stalled.take() {
             if !self.push(pipes, m) {
                 return Ok(false);
@@ -269,6 +344,29 @@ impl Engine {
                 let total = h.header_len + body_len;
                 if self.inbuf.len() < total {
                     break;
+                }
+                if let Some(cipher) = &mut self.cipher {
+                    // CURVE: every frame is a MESSAGE box around the real one.
+                    self.inbuf.advance(h.header_len);
+                    let body = self.inbuf.split_to(body_len).freeze();
+                    let inner = cipher
+                        .decrypt(Frame { more: h.more, command: h.command, body })
+                        .map_err(EngineError::Protocol)?;
+                    let msg = if inner.command {
+                        let cmd = Command::parse(&inner.body).map_err(EngineError::Protocol)?;
+                        match self.on_command(cmd)? {
+                            Some(m) => m,
+                            None => continue,
+                        }
+                    } else {
+                        let mut m = Msg::from_bytes(inner.body);
+                        m.set_more(inner.more);
+                        m
+                    };
+                    if !self.push(pipes, msg) {
+                        break 'outer;
+                    }
+                    continue;
                 }
                 if h.command {
                     self.inbuf.advance(h.header_len);
@@ -315,7 +413,7 @@ impl Engine {
                 self.peer_ttl = (ttl_deciseconds > 0)
                     .then(|| std::time::Duration::from_millis(ttl_deciseconds as u64 * 100));
                 // RFC 37 §PING: answer with a PONG carrying the same context.
-                Command::Pong { context }.encode(&mut self.outbuf);
+                self.queue_command(&Command::Pong { context })?;
                 Ok(None)
             }
             Command::Pong { .. } => Ok(None),
@@ -350,7 +448,7 @@ impl Engine {
         loop {
             while self.outbuf.len() < OUT_BATCH && !self.out_closed {
                 match pipes.from_socket.read() {
-                    Read::Frame(msg) => self.encode(msg),
+                    Read::Frame(msg) => self.encode(msg)?,
                     Read::Empty => break,
                     Read::Closed => self.out_closed = true,
                 }
@@ -365,7 +463,7 @@ impl Engine {
         }
     }
 
-    fn encode(&mut self, msg: Msg) {
+    fn encode(&mut self, msg: Msg) -> Result<(), EngineError> {
         let more = msg.get_more();
         let data = msg.as_bytes();
         if self.raw {
@@ -375,28 +473,29 @@ impl Engine {
                 self.outbuf.extend_from_slice(data);
             }
             self.out_more = more;
-            return;
+            return Ok(());
         }
         if self.encode_subscriptions && !self.out_more && !more {
             match data.first() {
                 Some(1) => {
-                    Command::Subscribe(bytes::Bytes::copy_from_slice(&data[1..])).encode(&mut self.outbuf);
-                    return;
+                    return self.queue_command(&Command::Subscribe(bytes::Bytes::copy_from_slice(&data[1..])));
                 }
                 Some(0) => {
-                    Command::Cancel(bytes::Bytes::copy_from_slice(&data[1..])).encode(&mut self.outbuf);
-                    return;
+                    return self.queue_command(&Command::Cancel(bytes::Bytes::copy_from_slice(&data[1..])));
                 }
                 _ => {}
             }
         }
         self.out_more = more;
-        let mut hdr = [0u8; 9];
-        let n = encode_header(more, false, data.len() as u64, &mut hdr);
+        if let Some(c) = &mut self.cipher {
+            return c.encrypt(more, false, data, &mut self.outbuf).map_err(EngineError::Protocol);
+        }
+        let mut hdr = [0u8; 10];
+        let n = encode_header_for(self.format, more, false, data.len() as u64, &mut hdr);
         self.outbuf.extend_from_slice(&hdr[..n]);
         self.outbuf.extend_from_slice(data);
+        Ok(())
     }
-
 }
 
 fn is_reset(e: &io::Error) -> bool {

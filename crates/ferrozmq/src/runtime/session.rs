@@ -14,12 +14,16 @@
 use super::engine::{Engine, EngineError, EnginePipes, Progress};
 use super::io_thread::IoShared;
 use crate::mailbox::{next_id, Peer, PipeEvent, SocketCommand, SocketMailbox};
+use crate::msg::Msg;
 use crate::monitor::{EventKind, MonitorSink};
 use crate::pipe::pipe;
 use crate::signal::Notify;
 use crate::transport::Stream;
 use bytes::Bytes;
-use ferrozmq_proto::{HandshakeConfig, Metadata, SocketType};
+use crate::pipe::Read;
+use crate::transport::inproc::InprocRegistry;
+use ferrozmq_proto::{HandshakeConfig, Metadata, SocketType, ZapConfig, ZapReply};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,7 +38,7 @@ pub(crate) struct SocketRef {
 
 /// Options a session copies from its socket when it is created (libzmq
 /// copies them at connect/bind time too).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct SessionConfig {
     pub socket_type: SocketType,
     pub routing_id: Option<Bytes>,
@@ -53,16 +57,31 @@ pub(crate) struct SessionConfig {
     pub heartbeat_ttl: i32,
     /// The endpoint named in monitor events.
     pub endpoint: String,
+    /// PLAIN/CURVE settings (NULL by default).
+    pub mechanism: ferrozmq_proto::MechanismConfig,
+    /// ZAP_DOMAIN.
+    pub zap_domain: String,
+    /// The context's inproc registry: the ZAP handler lives there.
+    pub inproc: Arc<Mutex<InprocRegistry>>,
 }
+
+/// Where libzmq's ZAP handler binds (RFC 27).
+const ZAP_ENDPOINT: &str = "zeromq.zap.01";
 
 impl SessionConfig {
     pub(crate) fn handshake_config(&self) -> HandshakeConfig {
+        let handler = self.inproc.lock().unwrap_or_else(|p| p.into_inner()).is_bound(ZAP_ENDPOINT);
         HandshakeConfig {
-            socket_type: self.socket_type,
             routing_id: self.routing_id.clone(),
             metadata: Metadata::new(),
-            as_server: false,
             max_msg_size: self.max_msg_size,
+            mechanism: self.mechanism.clone(),
+            zap: ZapConfig {
+                handler,
+                domain: Bytes::copy_from_slice(self.zap_domain.as_bytes()),
+                enforce_domain: false,
+            },
+            ..HandshakeConfig::new(self.socket_type)
         }
     }
 }
@@ -138,6 +157,9 @@ pub(crate) struct Session {
     /// The current stream is known to be connected (CONNECTED was reported).
     established: bool,
     heartbeat: Option<Heartbeat>,
+    /// The pipe to the ZAP handler while a request is outstanding, and the
+    /// reply frames received so far.
+    zap: Option<(Peer, Vec<Bytes>)>,
 }
 
 impl Session {
@@ -156,6 +178,7 @@ impl Session {
             connected_before: false,
             established: false,
             heartbeat: None,
+            zap: None,
         }
     }
 
@@ -325,6 +348,7 @@ impl Session {
         let fd = engine.raw_fd() as u32;
         let handshaking = engine.is_handshaking();
         drop(engine);
+        self.zap = None;
         self.handshake_deadline = None;
         self.heartbeat = None;
         if self.established {
@@ -332,7 +356,15 @@ impl Session {
             // where there is one), then the disconnection.
             if handshaking {
                 match &why {
-                    Lost::Engine(EngineError::Protocol(p)) => self.emit(EventKind::HandshakeFailedProtocol, p.code()),
+                    Lost::Engine(EngineError::Protocol(p)) => {
+                        if let Some(status) = p.auth_status() {
+                            self.emit(EventKind::HandshakeFailedAuth, status as u32);
+                        } else if let Some(errno) = p.no_detail_errno() {
+                            self.emit(EventKind::HandshakeFailedNoDetail, errno as u32);
+                        } else {
+                            self.emit(EventKind::HandshakeFailedProtocol, p.code());
+                        }
+                    }
                     Lost::Engine(EngineError::Io(e)) => {
                         self.emit(EventKind::HandshakeFailedNoDetail, e.raw_os_error().unwrap_or(libc::EIO) as u32)
                     }
@@ -416,6 +448,9 @@ impl Session {
         if let Err(why) = self.heartbeats(now) {
             return self.lost(now, why);
         }
+        if let Err(e) = self.zap_progress() {
+            return self.lost(now, Lost::Engine(e));
+        }
         loop {
             let engine = self.engine.as_mut().expect("checked above");
             if engine.is_handshaking() && self.handshake_deadline.is_some_and(|d| now >= d) {
@@ -445,13 +480,13 @@ impl Session {
                         if self.linger_deadline.is_some() {
                             return Next::Done;
                         }
-                        let p = self.make_pipes(peer.routing_id.clone(), Some(peer.socket_type));
+                        let p = self.make_pipes(peer.routing_id.clone(), peer.socket_type);
                         self.socket.mailbox.post(SocketCommand::Attach(p));
                     } else if let Some(p) = &self.pipes {
                         self.socket.mailbox.post(SocketCommand::Connected {
                             id: p.id,
                             routing_id: peer.routing_id.clone(),
-                            peer_type: peer.socket_type,
+                            peer_type: peer.socket_type.unwrap_or(self.config.socket_type),
                             reconnect: self.connected_before,
                         });
                     }
@@ -475,11 +510,71 @@ impl Session {
                     self.connected_before = true;
                     continue;
                 }
+                Ok(Progress::ZapRequest(req)) => {
+                    if let Err(e) = self.send_zap_request(req) {
+                        return self.lost(now, Lost::Engine(e));
+                    }
+                    // The reply arrives through the ZAP pipe (an activation).
+                    return Next::Wait;
+                }
                 Ok(Progress::Idle) => return Next::Wait,
                 Ok(Progress::Busy) => return Next::Again,
                 Ok(Progress::Drained) => return Next::Done,
                 Err(e) => return self.lost(now, Lost::Engine(e)),
             }
+        }
+    }
+
+    /// Sends a ZAP request (RFC 27) to the handler bound in this context.
+    fn send_zap_request(&mut self, req: ferrozmq_proto::ZapRequest) -> Result<(), EngineError> {
+        let zap_failed = || EngineError::Protocol(ferrozmq_proto::ProtocolError::ZapUnspecified);
+        let mut peer = {
+            let mut reg = self.config.inproc.lock().unwrap_or_else(|p| p.into_inner());
+            reg.connect_internal(ZAP_ENDPOINT, SocketType::Dealer, self.notify.clone())
+                .map_err(|_| EngineError::Protocol(ferrozmq_proto::ProtocolError::ZapHandlerMissing))?
+        };
+        let address = self.engine.as_ref().map(|e| e.stream.peer_address()).unwrap_or_default();
+        let routing_id = self.config.routing_id.clone().unwrap_or_default();
+        let frames = req.to_frames(self.config.zap_domain.as_bytes(), address.as_bytes(), &routing_id, b"1");
+        let n = frames.len();
+        for (i, f) in frames.into_iter().enumerate() {
+            let mut m = Msg::from_bytes(f);
+            m.set_more(i + 1 < n);
+            peer.writer.write(m);
+        }
+        if !peer.writer.flush() {
+            return Err(zap_failed());
+        }
+        self.zap = Some((peer, Vec::new()));
+        // Look for the reply once now: an empty pipe registers us for the
+        // wake-up that the handler's reply will bring.
+        self.zap_progress()
+    }
+
+    /// Reads the ZAP reply if it has arrived and hands it to the handshake.
+    fn zap_progress(&mut self) -> Result<(), EngineError> {
+        let Some((peer, frames)) = self.zap.as_mut() else { return Ok(()) };
+        loop {
+            match peer.reader.read() {
+                Read::Frame(m) => {
+                    let more = m.get_more();
+                    frames.push(m.into_bytes());
+                    if !more {
+                        break;
+                    }
+                }
+                Read::Empty => return Ok(()),
+                Read::Closed => {
+                    self.zap = None;
+                    return Err(EngineError::Protocol(ferrozmq_proto::ProtocolError::ZapUnspecified));
+                }
+            }
+        }
+        let (_, frames) = self.zap.take().expect("checked above");
+        let reply = ZapReply::from_frames(&frames).map_err(EngineError::Protocol)?;
+        match self.engine.as_mut() {
+            Some(e) => e.zap_reply(reply),
+            None => Ok(()),
         }
     }
 

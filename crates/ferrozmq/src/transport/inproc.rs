@@ -123,6 +123,44 @@ impl InprocRegistry {
         self.bound.remove(name);
     }
 
+    /// True if a socket is bound to `name` (e.g. a ZAP handler).
+    pub(crate) fn is_bound(&self, name: &str) -> bool {
+        self.bound.contains_key(name)
+    }
+
+    /// Connects a non-socket client (a session's ZAP request pipe) to a bound
+    /// name, waking it through `notify`; `ECONNREFUSED` if nothing is bound.
+    pub(crate) fn connect_internal(
+        &mut self,
+        name: &str,
+        socket_type: SocketType,
+        notify: Arc<dyn Notify>,
+    ) -> Result<Peer> {
+        let binder = self.bound.get(name).ok_or(Error::ECONNREFUSED)?;
+        let id: PipeId = next_id();
+        let b_read: Arc<dyn Notify> = Arc::new(PipeEvent { mailbox: binder.mailbox.clone(), id, readable: true });
+        let b_write: Arc<dyn Notify> = Arc::new(PipeEvent { mailbox: binder.mailbox.clone(), id, readable: false });
+        // The ZAP pipe has no HWM, as in libzmq.
+        let (c2b_w, c2b_r) = pipe(0, b_read, notify.clone());
+        let (b2c_w, b2c_r) = pipe(0, notify, b_write);
+        binder.mailbox.post(SocketCommand::Attach(Peer {
+            id,
+            writer: b2c_w,
+            reader: c2b_r,
+            routing_id: None,
+            peer_type: Some(socket_type),
+            local_routing_id: None,
+        }));
+        Ok(Peer {
+            id,
+            writer: c2b_w,
+            reader: b2c_r,
+            routing_id: None,
+            peer_type: Some(binder.socket_type),
+            local_routing_id: None,
+        })
+    }
+
     /// Connects; returns the connector's peer to attach locally.
     pub(crate) fn connect(&mut self, name: &str, connector: InprocSide) -> Result<Peer> {
         let id: PipeId = next_id();

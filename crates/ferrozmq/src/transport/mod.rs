@@ -49,6 +49,15 @@ impl Stream {
         }
     }
 
+    /// The peer's address as ZAP and `Peer-Address` give it: the IP for
+    /// TCP, empty for ipc (as libzmq).
+    pub(crate) fn peer_address(&self) -> String {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+            Stream::Unix(_) => String::new(),
+        }
+    }
+
     /// True once a non-blocking connect has completed.
     pub(crate) fn is_connected(&self) -> bool {
         match self {

@@ -73,6 +73,12 @@ impl Watchdog {
         self.deadline().saturating_duration_since(Instant::now()).max(Duration::from_millis(1))
     }
 
+    /// Has this dog kill `pid` (a child process the test started) if the
+    /// test hangs.
+    pub fn watch_pid(&self, pid: u32) {
+        self.pids.lock().unwrap().push(pid);
+    }
+
     /// Starts a libzmq peer (see tests/peers/zmq_peer.py) watched by this dog.
     /// Its own deadline is a little earlier than the watchdog's, so that a
     /// stuck peer is reported as such.
@@ -323,6 +329,16 @@ impl Peer {
     /// Closes our end of the peer's stdin (the peer then exits).
     pub fn close_stdin(&mut self) {
         self.stdin = None;
+    }
+
+    /// The peer's process id (e.g. to SIGSTOP it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Every line the peer printed so far (diagnostics).
+    pub fn seen(&self) -> &[String] {
+        &self.seen
     }
 }
 
