@@ -14,8 +14,22 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A child process that is killed if the test ends (or panics) first, so a
+/// failing test never leaves a process behind.
+struct Guard(Option<Child>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// Waits for a child with a deadline; kills it and fails on expiry.
-fn finish(mut child: Child, what: &str) -> std::process::Output {
+fn finish(mut guard: Guard, what: &str) -> std::process::Output {
+    let mut child = guard.0.take().expect("finished once");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if child.try_wait().unwrap().is_some() {
@@ -30,7 +44,7 @@ fn finish(mut child: Child, what: &str) -> std::process::Output {
     }
 }
 
-fn spawn(args: &[&str], stdin: Option<&[u8]>) -> Child {
+fn spawn(args: &[&str], stdin: Option<&[u8]>) -> Guard {
     let mut c = fzmq()
         .args(args)
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
@@ -42,7 +56,7 @@ fn spawn(args: &[&str], stdin: Option<&[u8]>) -> Child {
         let mut i = c.stdin.take().unwrap();
         i.write_all(data).unwrap();
     }
-    c
+    Guard(Some(c))
 }
 
 #[test]

@@ -283,10 +283,12 @@ impl PipeReader {
         Read::Frame(msg)
     }
 
-    /// True if a whole message can be read now. Does not register for a
-    /// wake-up when false; use `read` for that.
+    /// True if a whole message can be read now. When false, the reader is
+    /// registered for a wake-up, exactly as an empty `read` does: whoever
+    /// asks "anything to read?" (poll, ZMQ_EVENTS) must be told when the
+    /// answer changes, or it sleeps through the next message.
     pub(crate) fn has_message(&mut self) -> bool {
-        !self.local.is_empty() || !self.shared.lock().queue.is_empty()
+        !self.local.is_empty() || self.refill()
     }
 
     /// True if the last frame read had MORE set.
@@ -449,5 +451,32 @@ mod tests {
         }
         assert_eq!(expect, N);
         h.join().unwrap();
+    }
+}
+
+#[cfg(test)]
+mod wake_tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+    impl Notify for Counter {
+        fn notify(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn asking_for_a_message_registers_for_the_wake_up() {
+        let rn = Arc::new(Counter::default());
+        let (mut w, mut r) = pipe(0, rn.clone(), Arc::new(Counter::default()));
+        // A reader that only ever asks (poll) and never reads must still be
+        // woken when the first message arrives.
+        assert!(!r.has_message());
+        w.write(Msg::from("x"));
+        w.flush();
+        assert_eq!(rn.0.load(Ordering::SeqCst), 1);
+        assert!(r.has_message());
     }
 }

@@ -355,3 +355,30 @@ fn conflate_keeps_only_the_newest_message() {
         assert_eq!(pull.recv_msg(DONTWAIT).unwrap_err(), Error::EAGAIN, "{ep}: older messages were dropped");
     }
 }
+
+#[test]
+fn poll_wakes_for_the_first_message_on_a_pipe_never_read() {
+    // A socket that is only ever polled (as a proxy's is) must be woken by
+    // the first message on a fresh pipe, over every transport.
+    for ep in ["inproc://poll-first", "tcp://127.0.0.1:*"] {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.bind(ep).unwrap();
+        let ep = pull.last_endpoint().unwrap();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.connect(&ep).unwrap();
+        let mut items = [PollItem::from_socket(&pull, POLLIN)];
+        assert_eq!(poll(&mut items, 20).unwrap(), 0);
+        let h = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            push.send("first", 0).unwrap();
+            push
+        });
+        let t0 = Instant::now();
+        let mut items = [PollItem::from_socket(&pull, POLLIN)];
+        assert_eq!(poll(&mut items, 3000).unwrap(), 1, "{ep}");
+        assert!(t0.elapsed() < Duration::from_millis(1500), "{ep}: woken late ({:?})", t0.elapsed());
+        let _push = h.join().unwrap();
+        assert_eq!(&*pull.recv_msg(DONTWAIT).unwrap(), b"first");
+    }
+}
