@@ -59,6 +59,8 @@ struct MailboxState {
     commands: Vec<SocketCommand>,
     readable: Vec<PipeId>,
     writable: Vec<PipeId>,
+    /// The socket closed: nothing will ever read this mailbox again.
+    closed: bool,
 }
 
 /// A socket's inbox (see module docs).
@@ -88,14 +90,37 @@ impl SocketMailbox {
     fn with_state(&self, f: impl FnOnce(&mut MailboxState)) {
         {
             let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if st.closed {
+                return;
+            }
             f(&mut st);
         }
         self.has_work.store(true, Ordering::Release);
         self.signal.notify();
     }
 
+    /// Posts a command. After the socket closed, the command is dropped at
+    /// once — with it any pipe ends it carries, so the sender (a session
+    /// that just completed a handshake) sees the socket gone instead of
+    /// lingering forever for a reader that will never come.
     pub(crate) fn post(&self, cmd: SocketCommand) {
-        self.with_state(|st| st.commands.push(cmd));
+        let rejected = {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if st.closed {
+                Some(cmd)
+            } else {
+                st.commands.push(cmd);
+                None
+            }
+        };
+        match rejected {
+            // Dropped outside the lock: closing pipes notifies their peers.
+            Some(cmd) => drop(cmd),
+            None => {
+                self.has_work.store(true, Ordering::Release);
+                self.signal.notify();
+            }
+        }
     }
 
     /// Cheap check for the hot path: is there anything to drain?
@@ -113,12 +138,15 @@ impl SocketMailbox {
         std::mem::swap(&mut st.writable, &mut out.writable);
     }
 
-    /// Drops everything still queued (socket close), breaking the reference
-    /// cycle between queued peers' pipes and this mailbox.
+    /// Closes the mailbox (socket close): drops everything queued, breaking
+    /// the reference cycle between queued peers' pipes and this mailbox, and
+    /// refuses whatever is posted later.
     pub(crate) fn clear(&self) {
         let old = {
             let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            std::mem::take(&mut *st)
+            let old = std::mem::take(&mut *st);
+            st.closed = true;
+            old
         };
         drop(old);
     }
