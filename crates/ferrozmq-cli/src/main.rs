@@ -7,6 +7,7 @@
 //! variant in [`Command`] and one arm in [`dispatch`].
 
 mod common;
+mod keygen;
 mod monitor;
 mod perf;
 mod proxy;
@@ -41,6 +42,7 @@ enum Command {
     Recv(recv::RecvArgs),
     Proxy(proxy::ProxyArgs),
     Monitor(monitor::MonitorArgs),
+    Keygen(keygen::KeygenArgs),
     /// libzmq's perf programs, same arguments and output (local_thr,
     /// remote_thr, local_lat, remote_lat, inproc_thr, inproc_lat)
     #[command(
@@ -60,6 +62,7 @@ fn dispatch(command: Command) -> Result<(), CliError> {
         Command::Recv(args) => recv::run(args),
         Command::Proxy(args) => proxy::run(args),
         Command::Monitor(args) => monitor::run(args),
+        Command::Keygen(args) => keygen::run(args),
         Command::Perf { args } => {
             let (program, rest) = args.split_first().map(|(p, r)| (p.as_str(), r)).unwrap_or(("", &[]));
             std::process::exit(perf::run(program, rest));
@@ -101,7 +104,7 @@ fn usage_of(subcommand: &str) -> String {
 
 /// The subcommand named on the command line, if any (for usage on errors).
 fn subcommand_in_argv() -> Option<&'static str> {
-    let names = ["send", "recv", "proxy", "perf", "monitor"];
+    let names = ["send", "recv", "proxy", "perf", "monitor", "keygen"];
     std::env::args().skip(1).find_map(|a| names.iter().copied().find(|n| *n == a))
 }
 

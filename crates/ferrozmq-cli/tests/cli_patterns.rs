@@ -173,3 +173,39 @@ fn monitor_prints_connection_events() {
     assert!(text.lines().next().unwrap().contains(" CONNECT_DELAYED "), "{text}");
     assert!(text.contains(&format!(" {ep}")), "{text}");
 }
+
+#[test]
+fn keygen_pairs_match_and_work_for_curve() {
+    let out = fzmq().arg("keygen").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "== CURVE PUBLIC KEY ==");
+    assert_eq!(lines[2], "== CURVE SECRET KEY ==");
+    let (public, secret) = (lines[1], lines[3]);
+    assert_eq!(public.len(), 40);
+    assert_eq!(secret.len(), 40);
+    // The public key is the one derived from the secret key.
+    let out = fzmq().args(["keygen", "--public-from", secret]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), public);
+    // And the pair drives a CURVE connection through the -o forms.
+    let ep = format!("tcp://127.0.0.1:{}", free_port());
+    let server = spawn(
+        &["recv", "pull", "--bind", &ep, "-o", "curve_server=1", "-o", &format!("curve_secretkey={secret}"),
+          "--count", "1", "--timeout-ms", "10000"],
+        None,
+    );
+    let client_pair = String::from_utf8(fzmq().arg("keygen").output().unwrap().stdout).unwrap();
+    let cl: Vec<&str> = client_pair.lines().collect();
+    let client = spawn(
+        &["send", "push", "--connect", &ep, "-o", &format!("curve_serverkey={public}"),
+          "-o", &format!("curve_publickey={}", cl[1]), "-o", &format!("curve_secretkey={}", cl[3])],
+        Some(b"secret message\n"),
+    );
+    let out = finish(server, "curve recv");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "secret message\n");
+    assert!(finish(client, "curve send").status.success());
+    let bad = fzmq().args(["keygen", "--public-from", "nonsense"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+}
