@@ -2,117 +2,71 @@
 //! (libzmq's `fq_t`), so that no single busy peer can starve the others.
 //! A peer found empty is parked until its pipe says it is readable again.
 
+use super::active_set::ActiveSet;
 use crate::mailbox::PipeId;
 use crate::msg::Msg;
 use crate::pipe::{PipeReader, Read};
 
 #[derive(Default)]
 pub(crate) struct FairQueue {
-    /// `pipes[..active]` may have messages; the rest were found empty.
-    pipes: Vec<(PipeId, PipeReader)>,
-    active: usize,
-    current: usize,
-    /// In the middle of a multipart message from `pipes[current]`.
+    pipes: ActiveSet<PipeReader>,
+    /// In the middle of a multipart message from the current pipe.
     more: bool,
 }
 
 impl FairQueue {
     pub(crate) fn attach(&mut self, id: PipeId, r: PipeReader) {
-        self.pipes.push((id, r));
-        let last = self.pipes.len() - 1;
-        self.pipes.swap(self.active, last);
-        self.active += 1;
-    }
-
-    fn index(&self, id: PipeId) -> Option<usize> {
-        self.pipes.iter().position(|(i, _)| *i == id)
+        self.pipes.attach(id, r);
     }
 
     pub(crate) fn detach(&mut self, id: PipeId) -> Option<PipeReader> {
-        let mut i = self.index(id)?;
-        if i < self.active {
-            if self.more && i == self.current {
-                self.more = false;
-            }
-            self.active -= 1;
-            self.pipes.swap(i, self.active);
-            // The departing pipe now sits just past the active ones.
-            i = self.active;
+        if self.more && self.pipes.current_id() == Some(id) {
+            self.more = false;
         }
-        let (_, r) = self.pipes.swap_remove(i);
-        if self.current >= self.active.max(1) {
-            self.current = 0;
-        }
-        Some(r)
+        self.pipes.detach(id)
     }
 
     pub(crate) fn activate(&mut self, id: PipeId) {
-        if let Some(i) = self.index(id) {
-            if i >= self.active {
-                self.pipes.swap(i, self.active);
-                self.active += 1;
-            }
-        }
-    }
-
-    fn deactivate(&mut self, i: usize) {
-        self.active -= 1;
-        self.pipes.swap(i, self.active);
-        if self.current >= self.active {
-            self.current = 0;
-        }
+        self.pipes.activate(id);
     }
 
     /// Takes the next frame, and the peer it came from. Peers whose writer
     /// closed and that are drained are removed and listed in `dead`.
     pub(crate) fn recv(&mut self, dead: &mut Vec<PipeId>) -> Option<(PipeId, Msg)> {
-        while self.active > 0 {
-            let cur = self.current;
-            let (id, r) = &mut self.pipes[cur];
-            let id = *id;
+        while let Some((id, r)) = self.pipes.current() {
             match r.read() {
                 Read::Frame(m) => {
                     self.more = m.get_more();
                     if !self.more {
-                        self.current = (cur + 1) % self.active;
+                        self.pipes.advance();
                     }
                     return Some((id, m));
                 }
                 Read::Empty => {
                     self.more = false;
-                    self.deactivate(cur);
+                    self.pipes.park_current();
                 }
                 Read::Closed => {
                     self.more = false;
                     dead.push(id);
-                    self.detach(id);
+                    self.pipes.detach(id);
                 }
             }
         }
         None
     }
 
-    /// True if a message can be received now.
+    /// True if a message can be received now (registers for a wake-up
+    /// otherwise, see `PipeReader::has_message`).
     pub(crate) fn has_in(&mut self) -> bool {
-        if self.more {
-            return true;
-        }
-        let mut i = 0;
-        while i < self.active {
-            if self.pipes[i].1.has_message() {
-                return true;
-            }
-            i += 1;
-        }
-        false
+        self.more || self.pipes.active_mut().any(|(_, r)| r.has_message())
     }
 
     pub(crate) fn set_hwm(&self, hwm: u64) {
-        for (_, r) in &self.pipes {
+        for (_, r) in self.pipes.all() {
             r.set_hwm(hwm);
         }
     }
-
 }
 
 #[cfg(test)]

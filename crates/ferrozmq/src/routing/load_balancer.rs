@@ -3,71 +3,46 @@
 //! message sticks to one peer. A full pipe is parked until its reader tells
 //! us it has room (`activate`).
 
+use super::active_set::ActiveSet;
 use crate::mailbox::PipeId;
 use crate::msg::Msg;
 use crate::pipe::PipeWriter;
 
 #[derive(Default)]
 pub(crate) struct LoadBalancer {
-    /// `pipes[..active]` may be written; the rest are full, parked.
-    pipes: Vec<(PipeId, PipeWriter)>,
-    active: usize,
-    current: usize,
-    /// A multipart message is in progress on `pipes[current]`.
+    pipes: ActiveSet<PipeWriter>,
+    /// A multipart message is in progress on the current pipe.
     more: bool,
 }
 
 impl LoadBalancer {
     pub(crate) fn attach(&mut self, id: PipeId, w: PipeWriter) {
-        self.pipes.push((id, w));
-        let last = self.pipes.len() - 1;
-        self.pipes.swap(self.active, last);
-        self.active += 1;
-    }
-
-    fn index(&self, id: PipeId) -> Option<usize> {
-        self.pipes.iter().position(|(i, _)| *i == id)
+        self.pipes.attach(id, w);
     }
 
     /// Removes a peer (it went away). An unfinished message to it is lost,
     /// as in libzmq.
     pub(crate) fn detach(&mut self, id: PipeId) -> Option<PipeWriter> {
-        let mut i = self.index(id)?;
-        if i < self.active {
-            if self.more && i == self.current {
-                self.more = false;
-            }
-            self.active -= 1;
-            self.pipes.swap(i, self.active);
-            // The departing pipe now sits just past the active ones.
-            i = self.active;
-            if self.current == self.active && self.current > 0 {
-                self.current = 0;
-            }
+        if self.more && self.pipes.current_id() == Some(id) {
+            self.more = false;
         }
-        let (_, w) = self.pipes.swap_remove(i);
-        if self.current >= self.active.max(1) {
-            self.current = 0;
-        }
-        Some(w)
+        self.pipes.detach(id)
     }
 
     /// The peer's pipe has room again.
     pub(crate) fn activate(&mut self, id: PipeId) {
-        if let Some(i) = self.index(id) {
-            if i >= self.active {
-                self.pipes.swap(i, self.active);
-                self.active += 1;
-            }
-        }
+        self.pipes.activate(id);
     }
 
-    fn deactivate(&mut self, i: usize) {
-        self.active -= 1;
-        self.pipes.swap(i, self.active);
-        if self.current >= self.active {
-            self.current = 0;
+    /// Parked pipes may have room by now even if their wake-up has not been
+    /// processed yet; re-checks them. Returns true if one was revived.
+    fn revive(&mut self) -> bool {
+        let ready: Vec<PipeId> =
+            self.pipes.all_mut().filter_map(|(id, w)| w.check_write().then_some(id)).collect();
+        for id in &ready {
+            self.pipes.activate(*id);
         }
+        !ready.is_empty()
     }
 
     /// Sends one frame and returns the peer it went to (`None` if that peer
@@ -76,32 +51,17 @@ impl LoadBalancer {
     /// dead are listed in `dead`.
     pub(crate) fn send(&mut self, msg: Msg, dead: &mut Vec<PipeId>) -> Result<Option<PipeId>, Msg> {
         loop {
-            if self.active == 0 {
-                // Parked pipes may have room by now even if their wake-up has
-                // not been processed yet; one re-check avoids a needless block.
-                let mut revived = false;
-                let mut i = 0;
-                while i < self.pipes.len() {
-                    if self.pipes[i].1.check_write() {
-                        let id = self.pipes[i].0;
-                        self.activate(id);
-                        revived = true;
-                    }
-                    i += 1;
+            let Some((id, w)) = self.pipes.current() else {
+                if self.revive() {
+                    continue;
                 }
-                if !revived {
-                    return Err(msg);
-                }
-                continue;
-            }
-            let cur = self.current;
-            if !self.more && !self.pipes[cur].1.check_write() {
-                self.deactivate(cur);
+                return Err(msg);
+            };
+            if !self.more && !w.check_write() {
+                self.pipes.park_current();
                 continue;
             }
             let more = msg.get_more();
-            let id = self.pipes[cur].0;
-            let w = &mut self.pipes[cur].1;
             w.write(msg);
             if more {
                 self.more = true;
@@ -115,52 +75,36 @@ impl LoadBalancer {
                 // libzmq drops it the same way.
                 return Ok(None);
             }
-            self.current = (cur + 1) % self.active.max(1);
+            self.pipes.advance();
             return Ok(Some(id));
         }
     }
 
     /// True if a send could proceed now (for `ZMQ_EVENTS`/poll).
     pub(crate) fn has_out(&mut self) -> bool {
-        if self.more {
-            return true;
-        }
-        let mut i = 0;
-        while i < self.pipes.len() {
-            if self.pipes[i].1.check_write() {
-                let id = self.pipes[i].0;
-                self.activate(id);
-                return true;
-            }
-            i += 1;
-        }
-        false
+        self.more || self.pipes.current().is_some_and(|(_, w)| w.check_write()) || self.revive()
     }
 
     /// The writer of a peer, for patterns that also address peers directly.
     pub(crate) fn writer(&mut self, id: PipeId) -> Option<&mut PipeWriter> {
-        let i = self.index(id)?;
-        Some(&mut self.pipes[i].1)
+        self.pipes.get_mut(id)
     }
 
     pub(crate) fn set_hwm(&self, hwm: u64) {
-        for (_, w) in &self.pipes {
+        for (_, w) in self.pipes.all() {
             w.set_hwm(hwm);
         }
     }
 
-    /// Looks at every peer whose reader may have gone; returns the dead ones.
+    /// Removes the peer if its reader has gone; returns true if it did.
     pub(crate) fn reap(&mut self, id: PipeId) -> bool {
-        if let Some(i) = self.index(id) {
-            if self.pipes[i].1.is_reader_closed() {
-                self.detach(id);
-                return true;
-            }
+        if self.pipes.get_mut(id).is_some_and(|w| w.is_reader_closed()) {
+            self.detach(id);
+            return true;
         }
         false
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

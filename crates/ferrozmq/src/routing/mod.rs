@@ -7,6 +7,7 @@
 
 pub(crate) mod fair_queue;
 pub(crate) mod load_balancer;
+mod active_set;
 pub mod subscription_trie;
 
 pub(crate) use fair_queue::FairQueue;
