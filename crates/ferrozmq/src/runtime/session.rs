@@ -377,6 +377,13 @@ impl Session {
             self.emit(EventKind::Disconnected, fd);
         }
         self.established = false;
+        if matches!(why, Lost::Engine(EngineError::Protocol(_))) {
+            // libzmq (session_base_t::engine_error): a protocol error ends
+            // the session for good, connecting side included — a peer that
+            // speaks the wrong protocol is not retried.
+            self.pipes = None;
+            return true;
+        }
         if self.session_over() {
             return true;
         }
