@@ -39,7 +39,8 @@ pub const POLLOUT: i16 = 2;
 pub const POLLERR: i16 = 4;
 
 enum EndpointHandle {
-    Listener { io: Arc<IoShared>, id: u64 },
+    /// `fd` is kept to report CLOSED when the socket closes.
+    Listener { io: Arc<IoShared>, id: u64, fd: i32 },
     Session { io: Arc<IoShared>, id: u64 },
     InprocBound(String),
     InprocConnected,
@@ -290,13 +291,14 @@ impl SocketCore {
                 return Err(e);
             }
         };
-        self.monitor.emit(EventKind::Listening, listener.raw_fd() as u32, &resolved);
+        let fd = listener.raw_fd();
+        self.monitor.emit(EventKind::Listening, fd as u32, &resolved);
         let io = self.ctx.io_thread().shared.clone();
         let id = next_id();
         let mut config = self.session_config();
         config.endpoint = resolved.clone();
         io.post(IoCommand::Listen { id, listener, socket: self.socket_ref(), config });
-        Ok((resolved, EndpointHandle::Listener { io, id }))
+        Ok((resolved, EndpointHandle::Listener { io, id, fd }))
     }
 
     fn connect(&mut self, endpoint: &str) -> Result<()> {
@@ -375,7 +377,7 @@ impl SocketCore {
         let Some(pos) = pos else { return Err(Error::ENOENT) };
         let rec = self.endpoints.remove(pos);
         match rec.handle {
-            EndpointHandle::Listener { io, id } => io.post(IoCommand::Unlisten(id)),
+            EndpointHandle::Listener { io, id, .. } => io.post(IoCommand::Unlisten(id)),
             EndpointHandle::Session { io, id } => io.post(IoCommand::Disconnect(id)),
             EndpointHandle::InprocBound(name) => {
                 let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
@@ -765,6 +767,13 @@ impl Socket {
 impl Drop for SocketCore {
     fn drop(&mut self) {
         let linger = self.options.linger;
+        // The listeners close with the socket; say so while the monitor is
+        // still there (libzmq: CLOSED, then MONITOR_STOPPED).
+        for rec in &self.endpoints {
+            if let EndpointHandle::Listener { fd, .. } = rec.handle {
+                self.monitor.emit(EventKind::Closed, fd as u32, &rec.resolved);
+            }
+        }
         if let Some(ep) = self.monitor.stop() {
             let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
             reg.socket_closed_name(ep.trim_start_matches("inproc://"));

@@ -64,32 +64,25 @@ impl Stream {
         }
     }
 
-    fn queue_notification(&mut self, rid: &Bytes) {
-        if self.notify {
-            let mut idf = Msg::from_bytes(rid.clone());
-            idf.set_more(true);
-            self.ready.push_back(idf);
-            self.ready.push_back(Msg::new());
-        }
-    }
-
     fn open(&mut self, id: PipeId, reader: PipeReader, writer: PipeWriter, local: Option<Bytes>) {
         let rid = match local.filter(|r| !r.is_empty() && !self.by_id.contains_key(r)) {
             Some(r) => r,
             None => self.auto_id(),
         };
         self.by_id.insert(rid.clone(), id);
-        self.conns.insert(id, Conn { writer: Some(writer), routing_id: rid.clone() });
+        self.conns.insert(id, Conn { writer: Some(writer), routing_id: rid });
+        // The connect and disconnect notifications come from the engine as
+        // empty frames through this pipe (also across reconnects).
         self.fq.attach(id, reader);
-        self.queue_notification(&rid);
     }
 
     fn close(&mut self, id: PipeId) {
         self.fq.detach(id);
         self.pending.remove(&id);
         if let Some(c) = self.conns.remove(&id) {
-            self.by_id.remove(&c.routing_id);
-            self.queue_notification(&c.routing_id);
+            if self.by_id.get(&c.routing_id) == Some(&id) {
+                self.by_id.remove(&c.routing_id);
+            }
         }
     }
 
@@ -97,7 +90,11 @@ impl Stream {
         if !self.ready.is_empty() {
             return;
         }
-        if let Some((id, data)) = self.fq.recv(&mut self.dead) {
+        while let Some((id, data)) = self.fq.recv(&mut self.dead) {
+            if data.is_empty() && !self.notify {
+                // STREAM_NOTIFY off: connect/disconnect frames are not shown.
+                continue;
+            }
             if let Some(c) = self.conns.get(&id) {
                 let mut idf = Msg::from_bytes(c.routing_id.clone());
                 idf.set_more(true);
@@ -105,6 +102,7 @@ impl Stream {
                 data.set_more(false);
                 self.ready.push_back(idf);
                 self.ready.push_back(data);
+                break;
             }
         }
         for id in std::mem::take(&mut self.dead) {

@@ -85,6 +85,8 @@ pub(crate) struct Engine {
     raw_announced: bool,
     /// STREAM: the application asked to close (an empty message).
     close_requested: bool,
+    /// STREAM: the connect notification went into the pipe.
+    raw_notified: bool,
     /// The wire format negotiated (ZMTP 1.0, 2.0 or 3.x framing).
     format: WireFormat,
     /// CURVE: every frame is boxed after the handshake.
@@ -131,6 +133,7 @@ impl Engine {
             raw,
             raw_announced: false,
             close_requested: false,
+            raw_notified: false,
             format: WireFormat::V3,
             cipher: None,
             inject_subscribe_all: false,
@@ -283,8 +286,9 @@ impl Engine {
             return Ok(Progress::Drained);
         }
         if self.close_requested && self.outbuf.is_empty() {
-            // STREAM: the application closed this connection.
-            return Err(EngineError::Closed);
+            // STREAM: the application closed this connection; the session
+            // ends (no reconnect, no notification), as in libzmq.
+            return Ok(Progress::Drained);
         }
         Ok(if busy { Progress::Busy } else { Progress::Idle })
     }
@@ -306,11 +310,26 @@ impl Engine {
     /// and closes at once must still be heard).
     fn input(&mut self, pipes: &mut EnginePipes) -> Result<bool, EngineError> {
         let r = self.input_frames(pipes);
+        if r.is_err() && self.raw && self.raw_notified && !self.close_requested {
+            // STREAM: the peer went away; an empty frame says so, after
+            // everything it sent (libzmq's disconnect notification).
+            if pipes.to_socket.check_write() {
+                pipes.to_socket.write(Msg::new());
+            }
+        }
         pipes.to_socket.flush();
         r
     }
 
     fn input_frames(&mut self, pipes: &mut EnginePipes) -> Result<bool, EngineError> {
+        if self.raw && !self.raw_notified {
+            // STREAM: an empty frame tells the socket the connection is up
+            // (libzmq's raw engine sends it through the pipe the same way).
+            self.raw_notified = true;
+            if !self.push(pipes, Msg::new()) {
+                return Ok(false);
+            }
+        }
         if self.inject_subscribe_all {
             self.inject_subscribe_all = false;
             if !self.push(pipes, Msg::from(&b"\x01"[..])) {

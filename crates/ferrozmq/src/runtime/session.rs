@@ -263,6 +263,9 @@ impl Session {
                 true
             }
             Err(_) => {
+                // libzmq's connecter closes its socket, then retries. (The
+                // failed socket's fd is not known here; 0 stands for it.)
+                self.emit(EventKind::Closed, 0);
                 self.schedule_reconnect(now);
                 false
             }
@@ -375,6 +378,10 @@ impl Session {
                 }
             }
             self.emit(EventKind::Disconnected, fd);
+        } else {
+            // A connect that never completed: libzmq reports the socket
+            // closed before the retry.
+            self.emit(EventKind::Closed, fd);
         }
         self.established = false;
         if matches!(why, Lost::Engine(EngineError::Protocol(_))) {
