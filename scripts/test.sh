@@ -8,3 +8,6 @@ bash scripts/setup.sh
 cargo build --workspace --all-targets
 cargo test --workspace
 bash scripts/fuzz-smoke.sh "${FUZZ_SECONDS:-30}"
+# The performance comparison runner, once and briefly, to prove it works
+# (no timing is asserted: the figures come from `bash bench/compare.sh`).
+bash bench/compare.sh --quick

@@ -104,8 +104,13 @@ fn remote_thr(args: &[String]) -> Result<(), Failure> {
     for _ in 0..count {
         check("zmq_msg_send", s.send(m.clone(), 0))?;
     }
-    // Closing with the default LINGER (-1) delivers everything; no pause is
-    // needed (libzmq's tool sleeps here to dodge its ipc issue #4660).
+    // Closing with the default LINGER (-1) delivers everything on our side.
+    // A libzmq *receiver* can still lose the tail of an ipc stream when the
+    // sender closes at once (its issue #4660), so like the project's C kit we
+    // pause before closing, outside any timed region (FZMQ_PERF_CLOSE_DELAY_MS,
+    // default 500; 0 to skip).
+    let delay = std::env::var("FZMQ_PERF_CLOSE_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(500u64);
+    std::thread::sleep(Duration::from_millis(delay));
     drop(s);
     drop(ctx);
     Ok(())
