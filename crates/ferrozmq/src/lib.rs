@@ -31,6 +31,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "tokio")]
+mod async_socket;
 pub mod auth;
 mod context;
 mod endpoint;
@@ -50,6 +52,8 @@ mod socket;
 mod sys;
 mod transport;
 
+#[cfg(feature = "tokio")]
+pub use async_socket::{AsyncContextExt, AsyncSocket, RecvStream, SendSink};
 pub use context::{Context, ContextBuilder};
 pub use error::{Error, Result, HAUSNUMERO};
 pub use ferrozmq_proto::SocketType;
