@@ -453,10 +453,16 @@ impl Session {
                 return Next::Done;
             }
         }
+        if self.linger_deadline.is_some()
+            && self.engine.as_ref().is_none_or(|e| e.is_handshaking())
+            && self.queue_is_empty()
+        {
+            // The socket closed and nothing is queued for this peer: a
+            // connection still in its handshake has nothing to linger for
+            // (waiting would hold context termination up to HANDSHAKE_IVL).
+            return Next::Done;
+        }
         if self.engine.is_none() {
-            if self.linger_deadline.is_some() && self.queue_is_empty() {
-                return Next::Done;
-            }
             return Next::Wait;
         }
         if let Err(why) = self.heartbeats(now) {
