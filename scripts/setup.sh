@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests and benchmarks need, idempotently: real libzmq peers
 # (pyzmq from PyPI bundles libzmq 4.3.x with CURVE; Debian's libzmq for the C
-# benchmark kit) and pytest. Safe to run many times; does nothing when all is
-# present. Needs root for apt (CI runs as root).
+# benchmark kit) and pytest; JeroMQ 0.3.6 and a JDK for the ZMTP 2.0 interop
+# tests (crates/ferrozmq/tests/interop_jeromq.rs). Safe to run many times;
+# does nothing when all is present. Needs root for apt (CI runs as root).
 set -euo pipefail
 
 need_apt=()
@@ -10,6 +11,8 @@ need_apt=()
 ldconfig -p 2>/dev/null | grep -q 'libzmq.so.5 ' || need_apt+=(libzmq5)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v curl >/dev/null || need_apt+=(curl)
+dpkg -s libjeromq-java >/dev/null 2>&1 || need_apt+=(libjeromq-java)
+command -v javac >/dev/null || need_apt+=(default-jdk-headless)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}"
     apt-get update -qq
