@@ -85,10 +85,26 @@ fn receive_n(s: &ferrozmq::Socket, size: i32, count: i32) -> Result<Duration, Fa
     Ok(start.elapsed())
 }
 
+// FZMQ_PERF_CURVE=1 turns CURVE on in local_thr (server) and remote_thr
+// (client) with fixed test key pairs (CurveZMQ's documented examples), the
+// same as bench/curve/curve_thr.c, so either side pairs with libzmq's.
+const CURVE_SERVER_PUBLIC: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+const CURVE_SERVER_SECRET: &str = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+const CURVE_CLIENT_PUBLIC: &str = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+const CURVE_CLIENT_SECRET: &str = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
+
+fn curve_requested() -> bool {
+    std::env::var("FZMQ_PERF_CURVE").is_ok_and(|v| v == "1")
+}
+
 fn local_thr(args: &[String]) -> Result<(), Failure> {
     let (ep, size, count) = (&args[0], atoi(&args[1]), atoi(&args[2]));
     let ctx = Context::new();
     let s = check("zmq_socket", ctx.socket(SocketType::Pull))?;
+    if curve_requested() {
+        check("zmq_setsockopt", s.set_option("curve_server", "1"))?;
+        check("zmq_setsockopt", s.set_option("curve_secretkey", CURVE_SERVER_SECRET))?;
+    }
     check("zmq_bind", s.bind(ep))?;
     let elapsed = receive_n(&s, size, count)?;
     print_thr(size, count, elapsed);
@@ -99,6 +115,11 @@ fn remote_thr(args: &[String]) -> Result<(), Failure> {
     let (ep, size, count) = (&args[0], atoi(&args[1]), atoi(&args[2]));
     let ctx = Context::new();
     let s = check("zmq_socket", ctx.socket(SocketType::Push))?;
+    if curve_requested() {
+        check("zmq_setsockopt", s.set_option("curve_serverkey", CURVE_SERVER_PUBLIC))?;
+        check("zmq_setsockopt", s.set_option("curve_publickey", CURVE_CLIENT_PUBLIC))?;
+        check("zmq_setsockopt", s.set_option("curve_secretkey", CURVE_CLIENT_SECRET))?;
+    }
     check("zmq_connect", s.connect(ep))?;
     let m = payload(size);
     for _ in 0..count {

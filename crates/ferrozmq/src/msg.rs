@@ -10,8 +10,10 @@
 //! can hold one by value.
 
 use bytes::{Bytes, BytesMut};
+use ferrozmq_proto::Metadata;
 use std::fmt;
 use std::ops::Deref;
+use std::sync::Arc;
 
 /// Largest payload stored inline, without a heap allocation.
 pub const INLINE_CAPACITY: usize = 38;
@@ -32,6 +34,11 @@ enum Payload {
 pub struct Msg {
     payload: Payload,
     more: bool,
+    /// The properties of the connection a received frame came from
+    /// (`zmq_msg_gets`): shared by every frame of that connection, attached
+    /// by the receiving socket's thread so the reference count never
+    /// bounces between threads.
+    metadata: Option<Arc<Metadata>>,
 }
 
 // The C ABI stores a `Msg` inside a 64-byte `zmq_msg_t`.
@@ -40,7 +47,7 @@ const _: () = assert!(std::mem::size_of::<Msg>() <= 64);
 impl Msg {
     /// An empty frame (zero bytes), as `zmq_msg_init` makes.
     pub const fn new() -> Msg {
-        Msg { payload: Payload::Inline { len: 0, data: [0; INLINE_CAPACITY] }, more: false }
+        Msg { payload: Payload::Inline { len: 0, data: [0; INLINE_CAPACITY] }, more: false, metadata: None }
     }
 
     /// A frame holding a copy of `data`; small frames are stored inline.
@@ -48,18 +55,18 @@ impl Msg {
         if data.len() <= INLINE_CAPACITY {
             let mut buf = [0u8; INLINE_CAPACITY];
             buf[..data.len()].copy_from_slice(data);
-            Msg { payload: Payload::Inline { len: data.len() as u8, data: buf }, more: false }
+            Msg { payload: Payload::Inline { len: data.len() as u8, data: buf }, more: false, metadata: None }
         } else {
-            Msg { payload: Payload::Shared(Bytes::copy_from_slice(data)), more: false }
+            Msg { payload: Payload::Shared(Bytes::copy_from_slice(data)), more: false, metadata: None }
         }
     }
 
     /// A frame of `size` zero bytes (`zmq_msg_init_size`).
     pub fn with_size(size: usize) -> Msg {
         if size <= INLINE_CAPACITY {
-            Msg { payload: Payload::Inline { len: size as u8, data: [0; INLINE_CAPACITY] }, more: false }
+            Msg { payload: Payload::Inline { len: size as u8, data: [0; INLINE_CAPACITY] }, more: false, metadata: None }
         } else {
-            Msg { payload: Payload::Unique(BytesMut::zeroed(size)), more: false }
+            Msg { payload: Payload::Unique(BytesMut::zeroed(size)), more: false, metadata: None }
         }
     }
 
@@ -69,7 +76,7 @@ impl Msg {
         if bytes.len() <= INLINE_CAPACITY {
             Msg::copy_from_slice(&bytes)
         } else {
-            Msg { payload: Payload::Shared(bytes), more: false }
+            Msg { payload: Payload::Shared(bytes), more: false, metadata: None }
         }
     }
 
@@ -137,6 +144,48 @@ impl Msg {
     /// The payload as UTF-8 text, if it is.
     pub fn as_str(&self) -> Option<&str> {
         std::str::from_utf8(self.as_bytes()).ok()
+    }
+
+    /// A property of the connection this frame was received on
+    /// (`zmq_msg_gets`): `Socket-Type`, `Identity` (or `Routing-Id`),
+    /// `Peer-Address`, and after ZAP authentication `User-Id` and the
+    /// handler's metadata; names ignore ASCII case. `None` for frames that
+    /// were not received from a ZMTP connection (built locally, or over
+    /// inproc, as in libzmq) and for properties the peer did not send.
+    ///
+    /// ```
+    /// # use ferrozmq::Msg;
+    /// assert_eq!(Msg::from("local").gets("Socket-Type"), None);
+    /// ```
+    pub fn gets(&self, name: &str) -> Option<&str> {
+        self.property(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// Like [`Msg::gets`], for values that need not be UTF-8.
+    pub fn property(&self, name: &str) -> Option<&[u8]> {
+        let meta = self.metadata.as_deref()?;
+        if name.eq_ignore_ascii_case("Routing-Id") {
+            // libzmq answers both names from the peer's Identity property.
+            return meta.get("Identity").map(|b| &b[..]);
+        }
+        meta.get(name).map(|b| &b[..])
+    }
+
+    /// Every property of the connection this frame came from, if any.
+    pub fn metadata(&self) -> Option<&Metadata> {
+        self.metadata.as_deref()
+    }
+
+    /// Gives this frame the connection properties of `other`.
+    #[inline]
+    pub(crate) fn copy_metadata_from(&mut self, other: &Msg) {
+        self.metadata = other.metadata.clone();
+    }
+
+    /// Attaches a connection's properties (done by the receiving pipe).
+    #[inline]
+    pub(crate) fn set_metadata(&mut self, metadata: Option<Arc<Metadata>>) {
+        self.metadata = metadata;
     }
 
     /// True if the payload is shared with other messages (`ZMQ_SHARED`).
@@ -212,7 +261,7 @@ impl From<Vec<u8>> for Msg {
         if v.len() <= INLINE_CAPACITY {
             Msg::copy_from_slice(&v)
         } else {
-            Msg { payload: Payload::Shared(Bytes::from(v)), more: false }
+            Msg { payload: Payload::Shared(Bytes::from(v)), more: false, metadata: None }
         }
     }
 }
@@ -230,6 +279,7 @@ impl From<&Msg> for Msg {
     fn from(m: &Msg) -> Msg {
         let mut m = m.clone();
         m.more = false;
+        m.metadata = None;
         m
     }
 }

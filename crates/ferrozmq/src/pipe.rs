@@ -19,6 +19,7 @@
 
 use crate::msg::Msg;
 use crate::signal::Notify;
+use ferrozmq_proto::Metadata;
 use std::collections::VecDeque;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,9 @@ struct PipeState {
     reader_waiting: bool,
     writer_closed: bool,
     reader_closed: bool,
+    /// The connection's properties, stamped on every frame the reader takes
+    /// (see [`PipeWriter::set_metadata`]).
+    metadata: Option<Arc<Metadata>>,
 }
 
 pub(crate) struct PipeShared {
@@ -67,6 +71,7 @@ pub(crate) fn pipe(
             reader_waiting: false,
             writer_closed: false,
             reader_closed: false,
+            metadata: None,
         }),
         read_count: AtomicU64::new(0),
         writer_waiting: AtomicBool::new(false),
@@ -85,7 +90,7 @@ pub(crate) fn pipe(
             in_message: false,
             closed: false,
         },
-        PipeReader { shared, local: VecDeque::new(), read: 0, closed: false, in_message: false },
+        PipeReader { shared, local: VecDeque::new(), read: 0, closed: false, in_message: false, metadata: None },
     )
 }
 
@@ -102,6 +107,13 @@ pub(crate) struct PipeWriter {
 }
 
 impl PipeWriter {
+    /// Sets the properties the reader stamps on every frame it takes from
+    /// now on (the connection's metadata for `zmq_msg_gets`). Frames the
+    /// reader already took keep what they had.
+    pub(crate) fn set_metadata(&self, metadata: Option<Arc<Metadata>>) {
+        self.shared.lock().metadata = metadata;
+    }
+
     /// True if a frame may be written now: always inside a message that was
     /// already started, otherwise only below the HWM.
     pub(crate) fn check_write(&mut self) -> bool {
@@ -225,6 +237,14 @@ pub(crate) enum Read {
     Closed,
 }
 
+fn opt_arc_eq<T>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
 /// The reading end of a pipe.
 pub(crate) struct PipeReader {
     shared: Arc<PipeShared>,
@@ -232,6 +252,10 @@ pub(crate) struct PipeReader {
     read: u64,
     closed: bool,
     in_message: bool,
+    /// The reader's copy of the connection's properties, refreshed with each
+    /// batch: cloning it per frame touches a reference count only this
+    /// thread uses.
+    metadata: Option<Arc<Metadata>>,
 }
 
 impl PipeReader {
@@ -245,6 +269,9 @@ impl PipeReader {
             return false;
         }
         std::mem::swap(&mut st.queue, &mut self.local);
+        if !opt_arc_eq(&self.metadata, &st.metadata) {
+            self.metadata = st.metadata.clone();
+        }
         if self.shared.conflate.load(Ordering::Relaxed) {
             let last = self.local.pop_back();
             self.local.clear();
@@ -266,7 +293,10 @@ impl PipeReader {
             }
             return Read::Empty;
         }
-        let Some(msg) = self.local.pop_front() else { return Read::Empty };
+        let Some(mut msg) = self.local.pop_front() else { return Read::Empty };
+        if self.metadata.is_some() {
+            msg.set_metadata(self.metadata.clone());
+        }
         self.in_message = msg.get_more();
         if !self.in_message {
             self.read += 1;

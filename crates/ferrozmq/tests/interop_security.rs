@@ -641,6 +641,12 @@ fn round_trip_from_peer(p: &mut SecPeer, sock: &str, server: &Socket, body: &str
     let got = server.recv_multipart(0).unwrap_or_else(|e| p.fail(&format!("ferrozmq server: no {body:?}: {e}")));
     assert_eq!(got.len(), 2, "ROUTER message [id, body]: {}", describe(&got));
     assert_eq!(got[1].as_bytes(), body.as_bytes(), "ferrozmq server received the wrong message");
+    // The libzmq client's properties and the ZAP verdict travel with it.
+    for f in &got {
+        assert_eq!(f.gets("Socket-Type"), Some("DEALER"), "properties of {body:?}");
+        assert_eq!(f.gets("Peer-Address"), Some("127.0.0.1"), "properties of {body:?}");
+        assert!(f.gets("User-Id").is_some(), "{body:?} has no User-Id after ZAP 200");
+    }
     let echo = format!("echo {body}");
     server.send_multipart([got[0].as_bytes(), echo.as_bytes()], 0).unwrap();
     match p.recv(sock, 5000) {

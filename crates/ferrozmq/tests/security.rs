@@ -189,3 +189,93 @@ fn mechanism_options_round_trip_like_libzmq() {
     s.set_option("curve_server", "0").unwrap();
     assert_eq!(s.get_option("mechanism").unwrap(), "0");
 }
+
+#[test]
+fn received_messages_carry_user_id_zap_metadata_and_peer_properties() {
+    // A hand-written ZAP handler (RFC 27) that accepts with a user id and a
+    // metadata block: both must be readable from every received frame, next
+    // to the peer's own properties, as libzmq's zmq_msg_gets offers them.
+    let ctx = Context::new();
+    let zap = ctx.socket(SocketType::Rep).unwrap();
+    zap.bind("inproc://zeromq.zap.01").unwrap();
+    zap.set_rcvtimeo(5000).unwrap();
+    let handler = std::thread::spawn(move || {
+        let req = zap.recv_multipart(0).expect("a ZAP request");
+        assert_eq!(req[5].as_bytes(), b"PLAIN");
+        let mut meta = ferrozmq_proto::Metadata::new();
+        meta.insert("Hello", &b"World"[..]);
+        let mut block = bytes::BytesMut::new();
+        meta.encode(&mut block);
+        let reply = [&b"1.0"[..], req[1].as_bytes(), b"200", b"OK", b"user-42", &block];
+        for (i, f) in reply.iter().enumerate() {
+            zap.send(*f, if i < reply.len() - 1 { ferrozmq::SNDMORE } else { 0 }).unwrap();
+        }
+    });
+    let server = ctx.socket(SocketType::Pull).unwrap();
+    server.set_option("plain_server", "1").unwrap();
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    server.set_rcvtimeo(5000).unwrap();
+    let client = ctx.socket(SocketType::Push).unwrap();
+    client.set_option("plain_username", "u").unwrap();
+    client.set_option("plain_password", "p").unwrap();
+    client.set_option("routing_id", "client-a").unwrap();
+    client.connect(&server.last_endpoint().unwrap()).unwrap();
+    client.send("first", ferrozmq::SNDMORE).unwrap();
+    client.send("second", 0).unwrap();
+    handler.join().unwrap();
+    for want in ["first", "second"] {
+        let m = server.recv_msg(0).unwrap();
+        assert_eq!(m.as_str(), Some(want));
+        assert_eq!(m.gets("User-Id"), Some("user-42"));
+        assert_eq!(m.gets("hello"), Some("World"), "ZAP metadata, names ignore case");
+        assert_eq!(m.gets("Socket-Type"), Some("PUSH"));
+        // Only REQ/DEALER/ROUTER announce their routing id (libzmq's rule).
+        assert_eq!(m.gets("Identity"), None);
+        assert_eq!(m.gets("Peer-Address"), Some("127.0.0.1"));
+        assert_eq!(m.gets("X-Absent"), None);
+    }
+    // Nothing else arrived.
+    let m = server.recv_msg(ferrozmq::DONTWAIT);
+    assert_eq!(m.unwrap_err(), Error::EAGAIN);
+}
+
+#[test]
+fn null_connections_carry_peer_properties_and_inproc_none() {
+    let ctx = Context::new();
+    let server = ctx.socket(SocketType::Pull).unwrap();
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = server.last_endpoint().unwrap();
+    server.bind("inproc://props").unwrap();
+    server.set_rcvtimeo(5000).unwrap();
+    let tcp = ctx.socket(SocketType::Push).unwrap();
+    tcp.connect(&ep).unwrap();
+    tcp.send("over tcp", 0).unwrap();
+    let m = server.recv_msg(0).unwrap();
+    assert_eq!(m.gets("Socket-Type"), Some("PUSH"));
+    assert_eq!(m.gets("User-Id"), None, "no ZAP, no user id");
+    let local = ctx.socket(SocketType::Push).unwrap();
+    local.connect("inproc://props").unwrap();
+    local.send("over inproc", 0).unwrap();
+    let m = server.recv_msg(0).unwrap();
+    assert_eq!(m.as_str(), Some("over inproc"));
+    assert_eq!(m.gets("Socket-Type"), None, "inproc frames carry no properties, as in libzmq");
+}
+
+#[test]
+fn routing_id_is_a_message_property_for_dealers() {
+    let ctx = Context::new();
+    let router = ctx.socket(SocketType::Router).unwrap();
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    router.set_rcvtimeo(5000).unwrap();
+    let dealer = ctx.socket(SocketType::Dealer).unwrap();
+    dealer.set_option("routing_id", "dealer-7").unwrap();
+    dealer.connect(&router.last_endpoint().unwrap()).unwrap();
+    dealer.send("hi", 0).unwrap();
+    let frames = router.recv_multipart(0).unwrap();
+    assert_eq!(frames[0].as_bytes(), b"dealer-7");
+    for f in &frames {
+        assert_eq!(f.gets("Routing-Id"), Some("dealer-7"));
+        assert_eq!(f.gets("Identity"), Some("dealer-7"));
+        assert_eq!(f.gets("Socket-Type"), Some("DEALER"));
+    }
+}

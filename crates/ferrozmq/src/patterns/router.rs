@@ -192,9 +192,12 @@ impl Router {
             return Some((id, msg));
         }
         let rid = self.outlets.get(&id).and_then(|o| o.routing_id.clone()).unwrap_or_default();
-        self.stashed = Some((id, msg));
         let mut idf = Msg::from_bytes(rid);
         idf.set_more(true);
+        // The routing-id frame carries the connection's properties too, as
+        // libzmq's router gives its prefetched id the message's metadata.
+        idf.copy_metadata_from(&msg);
+        self.stashed = Some((id, msg));
         self.receiving = true;
         Some((id, idf))
     }

@@ -22,7 +22,7 @@ use crate::transport::Stream;
 use bytes::Bytes;
 use crate::pipe::Read;
 use crate::transport::inproc::InprocRegistry;
-use ferrozmq_proto::{HandshakeConfig, Metadata, SocketType, ZapConfig, ZapReply};
+use ferrozmq_proto::{HandshakeConfig, Metadata, PeerInfo, SocketType, ZapConfig, ZapReply};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -210,6 +210,22 @@ impl Session {
 
     /// Creates the pipe pair between this session and its socket and returns
     /// the socket's half.
+    /// The properties every received frame carries (`Msg::gets`): the
+    /// peer's (after ZAP: `User-Id` and the handler's metadata first) and
+    /// `Peer-Address`, as libzmq's engine assembles them.
+    fn message_properties(&self, peer: &PeerInfo) -> Option<Arc<Metadata>> {
+        let mut meta = peer.metadata.clone();
+        let address = self.engine.as_ref().map(|e| e.stream.peer_address()).unwrap_or_default();
+        if !address.is_empty() && meta.get("Peer-Address").is_none() {
+            let _ = meta.try_insert("Peer-Address", address.into_bytes());
+        }
+        if meta.is_empty() {
+            None
+        } else {
+            Some(Arc::new(meta))
+        }
+    }
+
     fn make_pipes(&mut self, routing_id: Option<Bytes>, peer_type: Option<SocketType>) -> Peer {
         let pipe_id = next_id();
         let mailbox = self.socket.mailbox.clone();
@@ -496,13 +512,18 @@ impl Session {
                         *backoff_ms = self.config.reconnect_ivl;
                     }
                     self.emit(EventKind::HandshakeSucceeded, 0);
+                    let metadata = self.message_properties(&peer);
                     if self.pipes.is_none() {
                         if self.linger_deadline.is_some() {
                             return Next::Done;
                         }
                         let p = self.make_pipes(peer.routing_id.clone(), peer.socket_type);
+                        if let Some(pipes) = &self.pipes {
+                            pipes.to_socket.set_metadata(metadata);
+                        }
                         self.socket.mailbox.post(SocketCommand::Attach(p));
                     } else if let Some(p) = &self.pipes {
+                        p.to_socket.set_metadata(metadata);
                         self.socket.mailbox.post(SocketCommand::Connected {
                             id: p.id,
                             routing_id: peer.routing_id.clone(),
