@@ -49,6 +49,7 @@ pub mod routing;
 mod runtime;
 mod signal;
 mod socket;
+mod stats;
 mod sys;
 mod transport;
 
@@ -64,6 +65,7 @@ pub use monitor::{Event, EventKind, Monitor};
 pub use msg::{Msg, INLINE_CAPACITY};
 pub use poll::{poll, PollItem};
 pub use proxy::{proxy, proxy_steerable};
+pub use stats::{PeerStats, SocketStats};
 pub use socket::{Socket, DONTWAIT, POLLERR, POLLIN, POLLOUT, SNDMORE};
 
 /// The libzmq version this library is compatible with, as `(major, minor, patch)`.

@@ -33,6 +33,9 @@ pub(crate) struct Peer {
     /// CONNECT_ROUTING_ID: the routing id a ROUTER/STREAM gives this peer
     /// (set only on connect, overriding what the peer announces).
     pub local_routing_id: Option<Bytes>,
+    /// Where the peer is, for statistics: the connect endpoint, the remote
+    /// address of an accepted connection, or the inproc name.
+    pub endpoint: String,
 }
 
 impl Peer {

@@ -140,6 +140,7 @@ impl MonitorSink {
 
     /// Emits an event if it is selected and someone listens.
     pub(crate) fn emit(&self, kind: EventKind, value: u32, endpoint: &str) {
+        trace_event(kind, value, endpoint);
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(st) = guard.as_mut() else { return };
         if st.events & kind as u32 == 0 {
@@ -197,5 +198,22 @@ impl Monitor {
     /// The underlying PAIR socket (e.g. to poll it).
     pub fn socket(&self) -> &Socket {
         &self.pair
+    }
+}
+
+/// Every monitor event is also a `tracing` event (target `ferrozmq`), inside
+/// the connection's span when it comes from a connection: failures at WARN,
+/// connections made and lost at INFO, the rest at DEBUG.
+fn trace_event(kind: EventKind, value: u32, endpoint: &str) {
+    use EventKind::*;
+    match kind {
+        BindFailed | AcceptFailed | CloseFailed | HandshakeFailedNoDetail | HandshakeFailedProtocol
+        | HandshakeFailedAuth => {
+            tracing::warn!(target: "ferrozmq", event = ?kind, value, endpoint, "zmq event")
+        }
+        Connected | Accepted | Disconnected | HandshakeSucceeded | Listening => {
+            tracing::info!(target: "ferrozmq", event = ?kind, value, endpoint, "zmq event")
+        }
+        _ => tracing::debug!(target: "ferrozmq", event = ?kind, value, endpoint, "zmq event"),
     }
 }

@@ -48,9 +48,54 @@ pub(crate) struct PipeShared {
     conflate: AtomicBool,
     reader_notify: Arc<dyn Notify>,
     writer_notify: Arc<dyn Notify>,
+    /// Statistics (`Socket::stats`): each is written by one side only, with
+    /// relaxed stores once per batch or per message, and read by whoever
+    /// asks; they cost the hot path no shared read-modify-write.
+    published_msgs: AtomicU64,
+    published_bytes: AtomicU64,
+    bytes_read: AtomicU64,
+    /// Messages the writer's socket discarded for this peer at its HWM.
+    dropped: AtomicU64,
+    /// Times the connection behind this pipe was re-established.
+    reconnects: AtomicU64,
+}
+
+/// A snapshot of one pipe's counters.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PipeCounters {
+    /// Whole messages written (and published) into the pipe.
+    pub written_msgs: u64,
+    pub written_bytes: u64,
+    /// Whole messages taken out by the reader.
+    pub read_msgs: u64,
+    pub read_bytes: u64,
+    pub dropped: u64,
+    pub reconnects: u64,
 }
 
 impl PipeShared {
+    /// The pipe's counters now.
+    pub(crate) fn counters(&self) -> PipeCounters {
+        PipeCounters {
+            written_msgs: self.published_msgs.load(Ordering::Relaxed),
+            written_bytes: self.published_bytes.load(Ordering::Relaxed),
+            read_msgs: self.read_count.load(Ordering::Relaxed),
+            read_bytes: self.bytes_read.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            reconnects: self.reconnects.load(Ordering::Relaxed),
+        }
+    }
+
+    /// True once the writer has closed its end.
+    pub(crate) fn writer_closed(&self) -> bool {
+        self.lock().writer_closed
+    }
+
+    /// True once the reader has closed its end.
+    pub(crate) fn reader_closed(&self) -> bool {
+        self.lock().reader_closed
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, PipeState> {
         // A panic while holding this lock cannot leave the queue inconsistent
         // (every critical section is a few Vec/flag operations), so a poisoned
@@ -79,6 +124,11 @@ pub(crate) fn pipe(
         conflate: AtomicBool::new(false),
         reader_notify,
         writer_notify,
+        published_msgs: AtomicU64::new(0),
+        published_bytes: AtomicU64::new(0),
+        bytes_read: AtomicU64::new(0),
+        dropped: AtomicU64::new(0),
+        reconnects: AtomicU64::new(0),
     });
     (
         PipeWriter {
@@ -86,11 +136,21 @@ pub(crate) fn pipe(
             staging: Vec::new(),
             complete: 0,
             written: 0,
+            bytes: 0,
+            complete_bytes: 0,
             peer_read: 0,
             in_message: false,
             closed: false,
         },
-        PipeReader { shared, local: VecDeque::new(), read: 0, closed: false, in_message: false, metadata: None },
+        PipeReader {
+            shared,
+            local: VecDeque::new(),
+            read: 0,
+            bytes_read: 0,
+            closed: false,
+            in_message: false,
+            metadata: None,
+        },
     )
 }
 
@@ -101,6 +161,9 @@ pub(crate) struct PipeWriter {
     /// `staging[..complete]` ends at a message boundary and may be published.
     complete: usize,
     written: u64,
+    /// Bytes of every frame staged, and of the complete messages among them.
+    bytes: u64,
+    complete_bytes: u64,
     peer_read: u64,
     in_message: bool,
     closed: bool,
@@ -112,6 +175,21 @@ impl PipeWriter {
     /// reader already took keep what they had.
     pub(crate) fn set_metadata(&self, metadata: Option<Arc<Metadata>>) {
         self.shared.lock().metadata = metadata;
+    }
+
+    /// The shared state, for statistics.
+    pub(crate) fn shared(&self) -> &Arc<PipeShared> {
+        &self.shared
+    }
+
+    /// Counts a message the socket discarded for this peer (mute at HWM).
+    pub(crate) fn note_dropped(&self) {
+        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a re-established connection behind this pipe.
+    pub(crate) fn note_reconnect(&self) {
+        self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
     }
 
     /// True if a frame may be written now: always inside a message that was
@@ -138,10 +216,12 @@ impl PipeWriter {
     /// message; publish with `flush`.
     pub(crate) fn write(&mut self, msg: Msg) {
         let more = msg.get_more();
+        self.bytes += msg.len() as u64;
         self.staging.push(msg);
         self.in_message = more;
         if !more {
             self.written += 1;
+            self.complete_bytes = self.bytes;
             self.complete = self.staging.len();
         }
     }
@@ -172,6 +252,8 @@ impl PipeWriter {
             }
             wake = std::mem::take(&mut st.reader_waiting);
         }
+        self.shared.published_msgs.store(self.written, Ordering::Relaxed);
+        self.shared.published_bytes.store(self.complete_bytes, Ordering::Relaxed);
         self.complete = 0;
         if wake {
             self.shared.reader_notify.notify();
@@ -186,6 +268,7 @@ impl PipeWriter {
 
     /// Drops the frames of an unfinished message (the sender gave up half-way).
     pub(crate) fn rollback(&mut self) {
+        self.bytes = self.complete_bytes;
         self.staging.truncate(self.complete);
         self.in_message = false;
     }
@@ -250,6 +333,7 @@ pub(crate) struct PipeReader {
     shared: Arc<PipeShared>,
     local: VecDeque<Msg>,
     read: u64,
+    bytes_read: u64,
     closed: bool,
     in_message: bool,
     /// The reader's copy of the connection's properties, refreshed with each
@@ -285,6 +369,11 @@ impl PipeReader {
         self.shared.conflate.store(on, Ordering::Relaxed);
     }
 
+    /// The shared state, for statistics.
+    pub(crate) fn shared(&self) -> &Arc<PipeShared> {
+        &self.shared
+    }
+
     /// Takes the next frame.
     pub(crate) fn read(&mut self) -> Read {
         if self.local.is_empty() && !self.refill() {
@@ -298,8 +387,10 @@ impl PipeReader {
             msg.set_metadata(self.metadata.clone());
         }
         self.in_message = msg.get_more();
+        self.bytes_read += msg.len() as u64;
         if !self.in_message {
             self.read += 1;
+            self.shared.bytes_read.store(self.bytes_read, Ordering::Relaxed);
             self.shared.read_count.store(self.read, Ordering::Release);
             if self.local.is_empty() || self.read % READER_REPORT_INTERVAL == 0 {
                 fence(Ordering::SeqCst);

@@ -66,6 +66,7 @@ pub(crate) struct SocketCore {
     rcvmore: bool,
     sending_more: bool,
     drained: Drained,
+    stats: crate::stats::StatsRegistry,
 }
 
 /// A ZeroMQ socket. See the crate docs for the patterns.
@@ -96,26 +97,34 @@ impl SocketCore {
             return;
         }
         self.mailbox.drain(&mut self.drained);
-        for cmd in self.drained.commands.drain(..) {
+        let mut commands = std::mem::take(&mut self.drained.commands);
+        for cmd in commands.drain(..) {
             match cmd {
-                SocketCommand::Attach(peer) => {
-                    if self.options.conflate {
-                        peer.reader.set_conflate(true);
-                        peer.writer.set_conflate(true);
-                    }
-                    self.pattern.attach(peer)
-                }
+                SocketCommand::Attach(peer) => self.attach_peer(peer),
                 SocketCommand::Connected { id, routing_id, peer_type, reconnect } => {
+                    self.stats.connected(id, routing_id.as_ref());
                     self.pattern.connected(id, routing_id, peer_type, reconnect)
                 }
             }
         }
+        // Keep the vector's capacity for the next drain.
+        self.drained.commands = commands;
         for id in self.drained.readable.drain(..) {
             self.pattern.pipe_readable(id);
         }
         for id in self.drained.writable.drain(..) {
             self.pattern.pipe_writable(id);
         }
+    }
+
+    /// Hands a new peer's pipes to the pattern (and to the statistics).
+    fn attach_peer(&mut self, peer: crate::mailbox::Peer) {
+        if self.options.conflate {
+            peer.reader.set_conflate(true);
+            peer.writer.set_conflate(true);
+        }
+        self.stats.attach(&peer);
+        self.pattern.attach(peer);
     }
 
     fn check_term(&self) -> Result<()> {
@@ -257,11 +266,7 @@ impl SocketCore {
                     reg.bind(&name, self.inproc_side())?
                 };
                 for p in peers {
-                    if self.options.conflate {
-                        p.reader.set_conflate(true);
-                        p.writer.set_conflate(true);
-                    }
-                    self.pattern.attach(p);
+                    self.attach_peer(p);
                 }
                 (endpoint.to_string(), EndpointHandle::InprocBound(name))
             }
@@ -312,11 +317,7 @@ impl SocketCore {
                     let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
                     reg.connect(&name, side)?
                 };
-                if self.options.conflate {
-                    peer.reader.set_conflate(true);
-                        peer.writer.set_conflate(true);
-                }
-                self.pattern.attach(peer);
+                self.attach_peer(peer);
                 self.endpoints.push(EndpointRecord {
                     given: endpoint.to_string(),
                     resolved: endpoint.to_string(),
@@ -347,11 +348,7 @@ impl SocketCore {
         let (session, peer) = Session::connecting(&io, self.socket_ref(), config, target);
         let id = session.id;
         if let Some(peer) = peer {
-            if self.options.conflate {
-                peer.reader.set_conflate(true);
-                        peer.writer.set_conflate(true);
-            }
-            self.pattern.attach(peer);
+            self.attach_peer(peer);
         }
         io.post(IoCommand::Connect(Box::new(session)));
         self.options.last_endpoint = endpoint.to_string();
@@ -499,6 +496,7 @@ impl Socket {
                 rcvmore: false,
                 sending_more: false,
                 drained: Drained::default(),
+                stats: Default::default(),
             }),
         })
     }
@@ -703,6 +701,16 @@ impl Socket {
     /// `ZMQ_XPUB_VERBOSE`: pass every subscription to the application.
     pub fn set_xpub_verbose(&self, v: bool) -> Result<()> {
         self.set_int(ids::XPUB_VERBOSE, v as i32)
+    }
+
+    /// This socket's statistics now: messages and bytes in and out per peer
+    /// and in total, what is queued, what was dropped at the high-water
+    /// mark, and reconnections (see [`SocketStats`](crate::SocketStats)).
+    /// Beyond libzmq, which has no such call.
+    pub fn stats(&self) -> crate::SocketStats {
+        let mut core = self.core();
+        core.process();
+        core.stats.snapshot()
     }
 
     /// The endpoint last bound or connected, resolved (`ZMQ_LAST_ENDPOINT`),

@@ -151,7 +151,15 @@ impl Pattern for Publisher {
             } else {
                 // Mute peers (at HWM) miss this whole message.
                 let writers = &mut self.writers;
-                self.targets.retain(|id| writers.get_mut(id).is_some_and(|w| w.check_write()));
+                self.targets.retain(|id| {
+                    writers.get_mut(id).is_some_and(|w| {
+                        let room = w.check_write();
+                        if !room {
+                            w.note_dropped();
+                        }
+                        room
+                    })
+                });
             }
         }
         let more = msg.get_more();

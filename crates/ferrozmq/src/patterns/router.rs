@@ -222,6 +222,9 @@ impl Router {
                             if self.mandatory {
                                 return Err((Error::EAGAIN, msg));
                             }
+                            if let Some(w) = self.outlets.get(&id).and_then(|o| o.writer.as_ref()) {
+                                w.note_dropped();
+                            }
                             self.send_state = SendState::Drop;
                         } else {
                             self.send_state = SendState::To(id);

@@ -142,6 +142,8 @@ struct Heartbeat {
 
 pub(crate) struct Session {
     pub id: u64,
+    /// The `tracing` span of this connection's life (see `run`).
+    span: tracing::Span,
     pub socket: SocketRef,
     pub role: Role,
     pub config: SessionConfig,
@@ -165,8 +167,17 @@ pub(crate) struct Session {
 impl Session {
     fn new(io: &Arc<IoShared>, socket: SocketRef, config: SessionConfig, role: Role, engine: Option<Engine>) -> Session {
         let id = next_id();
+        let span = tracing::info_span!(
+            target: "ferrozmq",
+            "zmq_connection",
+            session = id,
+            endpoint = %config.endpoint,
+            socket_type = ?config.socket_type,
+            role = if matches!(role, Role::Accepted) { "accepted" } else { "connect" },
+        );
         Session {
             id,
+            span,
             socket,
             role,
             notify: Arc::new(SessionNotify { flagged: AtomicBool::new(false), io: io.clone(), session_id: id }),
@@ -208,8 +219,6 @@ impl Session {
         self.socket.monitor.emit(kind, value, &self.config.endpoint);
     }
 
-    /// Creates the pipe pair between this session and its socket and returns
-    /// the socket's half.
     /// The properties every received frame carries (`Msg::gets`): the
     /// peer's (after ZAP: `User-Id` and the handler's metadata first) and
     /// `Peer-Address`, as libzmq's engine assembles them.
@@ -226,6 +235,8 @@ impl Session {
         }
     }
 
+    /// Creates the pipe pair between this session and its socket and returns
+    /// the socket's half.
     fn make_pipes(&mut self, routing_id: Option<Bytes>, peer_type: Option<SocketType>) -> Peer {
         let pipe_id = next_id();
         let mailbox = self.socket.mailbox.clone();
@@ -247,6 +258,17 @@ impl Session {
             routing_id,
             peer_type,
             local_routing_id: self.config.connect_routing_id.clone(),
+            endpoint: self.peer_endpoint(),
+        }
+    }
+
+    /// The connect endpoint, or for an accepted connection the remote
+    /// address (`tcp://10.0.0.7:51234`; ipc peers have none, so the
+    /// listener's endpoint).
+    fn peer_endpoint(&self) -> String {
+        match (&self.role, &self.engine) {
+            (Role::Accepted, Some(e)) => e.stream.peer_endpoint().unwrap_or_else(|| self.config.endpoint.clone()),
+            _ => self.config.endpoint.clone(),
         }
     }
 
@@ -400,6 +422,14 @@ impl Session {
             self.emit(EventKind::Closed, fd);
         }
         self.established = false;
+        match &why {
+            Lost::Engine(EngineError::Protocol(p)) => {
+                tracing::warn!(target: "ferrozmq", error = %p, "connection dropped: protocol error")
+            }
+            Lost::Engine(EngineError::Io(e)) => tracing::info!(target: "ferrozmq", error = %e, "connection lost"),
+            Lost::Engine(EngineError::Closed) => tracing::info!(target: "ferrozmq", "connection closed by the peer"),
+            Lost::Timeout => tracing::warn!(target: "ferrozmq", "connection dropped: timed out (handshake or heartbeat)"),
+        }
         if matches!(why, Lost::Engine(EngineError::Protocol(_))) {
             // libzmq (session_base_t::engine_error): a protocol error ends
             // the session for good, connecting side included — a peer that
@@ -463,6 +493,10 @@ impl Session {
 
     /// One turn of work.
     pub(crate) fn run(&mut self, now: Instant) -> Next {
+        // Everything this turn reports (monitor events, errors) is traced
+        // inside the connection's span. A disabled span costs one check.
+        let span = self.span.clone();
+        let _entered = span.enter();
         self.notify.flagged.store(false, Ordering::Release);
         if let Some(Some(deadline)) = self.linger_deadline {
             if now >= deadline {
@@ -511,6 +545,14 @@ impl Session {
                     if let Role::Connect { backoff_ms, .. } = &mut self.role {
                         *backoff_ms = self.config.reconnect_ivl;
                     }
+                    tracing::debug!(
+                        target: "ferrozmq",
+                        zmtp = %format_args!("{}.{}", peer.version.major, peer.version.minor),
+                        peer_socket_type = ?peer.socket_type,
+                        user_id = ?peer.user_id.as_ref().map(|u| String::from_utf8_lossy(u).into_owned()),
+                        reconnect = self.connected_before,
+                        "handshake done"
+                    );
                     self.emit(EventKind::HandshakeSucceeded, 0);
                     let metadata = self.message_properties(&peer);
                     if self.pipes.is_none() {
@@ -524,6 +566,9 @@ impl Session {
                         self.socket.mailbox.post(SocketCommand::Attach(p));
                     } else if let Some(p) = &self.pipes {
                         p.to_socket.set_metadata(metadata);
+                        if self.connected_before {
+                            p.to_socket.note_reconnect();
+                        }
                         self.socket.mailbox.post(SocketCommand::Connected {
                             id: p.id,
                             routing_id: peer.routing_id.clone(),
@@ -541,6 +586,9 @@ impl Session {
                         let p = self.make_pipes(None, Some(SocketType::Stream));
                         self.socket.mailbox.post(SocketCommand::Attach(p));
                     } else if let Some(p) = &self.pipes {
+                        if self.connected_before {
+                            p.to_socket.note_reconnect();
+                        }
                         self.socket.mailbox.post(SocketCommand::Connected {
                             id: p.id,
                             routing_id: None,

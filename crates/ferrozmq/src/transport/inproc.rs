@@ -150,6 +150,7 @@ impl InprocRegistry {
             routing_id: None,
             peer_type: Some(socket_type),
             local_routing_id: None,
+            endpoint: format!("inproc://{name}"),
         }));
         Ok(Peer {
             id,
@@ -158,6 +159,7 @@ impl InprocRegistry {
             routing_id: None,
             peer_type: Some(binder.socket_type),
             local_routing_id: None,
+            endpoint: format!("inproc://{name}"),
         })
     }
 
@@ -181,6 +183,7 @@ impl InprocRegistry {
                 routing_id: connector.routing_id.clone(),
                 peer_type: Some(connector.socket_type),
                 local_routing_id: None,
+                endpoint: format!("inproc://{name}"),
             }));
             return Ok(Peer {
                 id,
@@ -189,6 +192,7 @@ impl InprocRegistry {
                 routing_id: binder.routing_id.clone(),
                 peer_type: Some(binder.socket_type),
                 local_routing_id: connector.connect_routing_id.clone(),
+                endpoint: format!("inproc://{name}"),
             });
         }
         let b_read = Arc::new(DeferredNotify::default());
@@ -204,6 +208,7 @@ impl InprocRegistry {
                 routing_id: connector.routing_id.clone(),
                 peer_type: Some(connector.socket_type),
                 local_routing_id: None,
+                endpoint: format!("inproc://{name}"),
             },
             binder_read: b_read,
             binder_write: b_write,
@@ -215,6 +220,7 @@ impl InprocRegistry {
             routing_id: None,
             peer_type: None,
             local_routing_id: connector.connect_routing_id.clone(),
+            endpoint: format!("inproc://{name}"),
         })
     }
 }

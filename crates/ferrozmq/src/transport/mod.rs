@@ -58,6 +58,15 @@ impl Stream {
         }
     }
 
+    /// The remote end as an endpoint string (`tcp://ip:port`), if it has
+    /// an address (unnamed unix sockets do not).
+    pub(crate) fn peer_endpoint(&self) -> Option<String> {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().ok().map(|a| format!("tcp://{a}")),
+            Stream::Unix(_) => None,
+        }
+    }
+
     /// True once a non-blocking connect has completed.
     pub(crate) fn is_connected(&self) -> bool {
         match self {
