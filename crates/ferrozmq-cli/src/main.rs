@@ -10,6 +10,7 @@ mod common;
 mod keygen;
 mod monitor;
 mod perf;
+mod progress;
 mod proxy;
 mod recv;
 mod send;

@@ -1,6 +1,7 @@
 //! `fzmq recv`: print one line per message, frames joined by TAB.
 
 use crate::common::{abandon, describe, describe_io, open_socket, CliError, Direction, SocketArgs};
+use crate::progress::{Meter, ProgressArgs};
 use clap::Args;
 use ferrozmq::{Context, Msg, Socket, SocketType, DONTWAIT};
 use std::ffi::OsString;
@@ -10,7 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 /// Arguments of `fzmq recv`.
 #[derive(Args, Debug)]
 #[command(
-    override_usage = "fzmq recv TYPE (--bind EP | --connect EP)... [-o NAME=VALUE]... [--subscribe PREFIX]... [--count N] [--timeout-ms MS]",
+    override_usage = "fzmq recv TYPE (--bind EP | --connect EP)... [-o NAME=VALUE]... [--subscribe PREFIX]... [--count N] [--timeout-ms MS] [--progress | --no-progress]",
     about = "Print each message received as one line",
     long_about = "Print each message received as one line.\n\n\
         The frames of a message are written as raw bytes (binary-safe), joined by \
@@ -23,12 +24,27 @@ use std::os::unix::ffi::OsStrExt;
         subscribe messages, with the same default.\n\n\
         Exit status: 0 after --count messages (without --count, fzmq receives \
         until it is interrupted); 1 on a usage or setup error; 2 when \
-        --timeout-ms (or -o rcvtimeo=MS) expired waiting for a message.",
+        --timeout-ms (or -o rcvtimeo=MS) expired waiting for a message.\n\n\
+        Progress: when standard error is a terminal and standard output is not \
+        (the messages go to a file or a pipe), a line on standard error shows \
+        the messages and bytes received so far (bytes: the frames' contents, \
+        without the TABs and newlines) and the current rate in msg/s and MB/s, \
+        updated up to 10 times a second; when receiving ends (--count reached, \
+        timeout, error) it is replaced by a summary (count, bytes, time since \
+        the first message, average rate; an interrupt such as Ctrl-C ends \
+        fzmq without one). --progress shows them in any case: \
+        as plain lines (at most one a second, then the summary) when standard \
+        error is not a terminal or when the messages are printed on the \
+        terminal too; --no-progress never shows them. Progress never goes to \
+        standard output and does not change the exit status.",
     after_help = "Examples:\n  \
         fzmq recv pull --bind tcp://127.0.0.1:5555\n  \
         fzmq recv sub --connect tcp://127.0.0.1:5556 --subscribe weather. --subscribe news.\n  \
         fzmq recv pull --bind ipc:///tmp/feed --count 1 --timeout-ms 5000\n  \
-        fzmq recv rep --bind tcp://127.0.0.1:5555 --echo"
+        fzmq recv rep --bind tcp://127.0.0.1:5555 --echo\n  \
+        fzmq recv pull --bind tcp://127.0.0.1:5555 --count 1000000 > messages.txt   # progress on the terminal\n  \
+        fzmq recv pull --bind tcp://127.0.0.1:5555 --progress > messages.txt 2> recv.log\n  \
+        fzmq recv sub --connect tcp://127.0.0.1:5556 --count 1000 --stats   # per-peer counts at exit"
 )]
 pub struct RecvArgs {
     #[command(flatten)]
@@ -51,6 +67,15 @@ pub struct RecvArgs {
     /// sender; DEALER and PAIR: back to the peer). Required for REP.
     #[arg(long)]
     pub echo: bool,
+
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+
+    /// At exit, print the socket's statistics on standard error: messages
+    /// and bytes in and out, queued, dropped at the HWM and reconnects, in
+    /// total and per peer
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// Runs `fzmq recv`.
@@ -95,7 +120,12 @@ pub fn run(args: RecvArgs) -> Result<(), CliError> {
             subscribe(s, t, &prefixes)
         },
     )?;
-    let result = receive(&socket, args.count, args.timeout_ms, args.echo);
+    // Messages printed on the terminal would be torn by a live line.
+    let meter = Meter::start(args.progress.mode(std::io::stdout().is_terminal()), "received");
+    let result = receive(&socket, args.count, args.timeout_ms, args.echo, meter);
+    if args.stats {
+        crate::common::print_stats(&socket);
+    }
     if args.echo && result.is_ok() {
         // Deliver the last echoes (LINGER as configured, default -1).
         drop(socket);
@@ -171,10 +201,18 @@ fn output_error(e: std::io::Error) -> Stop {
     }
 }
 
-fn receive(socket: &Socket, count: Option<u64>, timeout_ms: Option<i32>, echo: bool) -> Result<(), CliError> {
+fn receive(
+    socket: &Socket,
+    count: Option<u64>,
+    timeout_ms: Option<i32>,
+    echo: bool,
+    mut meter: Meter,
+) -> Result<(), CliError> {
     let mut out = Output::new();
-    let result = receive_loop(socket, &mut out, count, timeout_ms, echo);
+    let result = receive_loop(socket, &mut out, count, timeout_ms, echo, &mut meter);
     let flushed = out.flush().map_err(output_error);
+    // The summary, before any error message.
+    meter.finish();
     match result.and(flushed) {
         Ok(()) | Err(Stop::OutputClosed) => Ok(()),
         Err(Stop::Error(e)) => Err(e),
@@ -187,6 +225,7 @@ fn receive_loop(
     count: Option<u64>,
     timeout_ms: Option<i32>,
     echo: bool,
+    meter: &mut Meter,
 ) -> Result<(), Stop> {
     let mut received: u64 = 0;
     while count.map_or(true, |n| received < n) {
@@ -213,6 +252,7 @@ fn receive_loop(
             Err(e) => return Err(Stop::Error(receive_error(e))),
         };
         out.write_message(&frames).map_err(output_error)?;
+        meter.record(frames.iter().map(|f| f.len()).sum());
         if echo {
             // ROUTER: the first frame (the sender's id) routes the echo back.
             socket

@@ -798,3 +798,25 @@ fn sub_gets_everything_from_a_pub_that_exits_after_sending() {
     assert_eq!(rx.stdout_text().lines().count(), 1000, "{}", rx.stderr);
     assert_eq!(rx.code, Some(0));
 }
+
+#[test]
+fn stats_report_counts_in_total_and_per_peer_on_stderr() {
+    let mut rx = Proc::spawn(&["recv", "pull", "--bind", "tcp://127.0.0.1:0", "--count", "3", "--timeout-ms", "10000", "--stats"]);
+    let endpoint = rx.bound_endpoint();
+    let tx = run(&["send", "push", "--connect", &endpoint, "--stats"], b"one\ntwo\tframes\nthree\n");
+    assert_eq!(tx.code, Some(0), "send failed: {}", tx.stderr);
+    assert!(
+        tx.stderr.contains("fzmq: stats: in 0 msgs 0 B, out 3 msgs 17 B,"),
+        "sender totals: {}",
+        tx.stderr
+    );
+    assert!(tx.stderr.contains(&format!("fzmq: stats: peer {endpoint}: ")), "sender's peer line: {}", tx.stderr);
+    let rx = rx.finish();
+    assert_eq!(rx.code, Some(0), "recv failed: {}", rx.stderr);
+    assert_eq!(rx.stdout_text(), "one\ntwo\tframes\nthree\n");
+    assert!(
+        rx.stderr.contains("fzmq: stats: in 3 msgs 17 B, out 0 msgs 0 B, queued in 0 out 0, dropped 0, reconnects 0, peers "),
+        "receiver totals (the sender may have left already: its counts stay in the totals): {}",
+        rx.stderr
+    );
+}

@@ -37,6 +37,7 @@ pub mod auth;
 mod context;
 mod endpoint;
 mod error;
+pub mod guide;
 mod mailbox;
 pub mod monitor;
 mod msg;

@@ -8,7 +8,7 @@
 //! libzmq's users' — can read it. [`Monitor`] is the typed Rust view.
 //!
 //! Events are emitted from whichever thread sees them (the I/O thread for
-//! connections, the application thread for bind), through a [`MonitorSink`]
+//! connections, the application thread for bind), through a `MonitorSink`
 //! shared by the socket and its sessions.
 
 use crate::error::{Error, Result};

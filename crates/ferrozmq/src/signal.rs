@@ -18,26 +18,51 @@ pub(crate) trait Notify: Send + Sync {
 }
 
 /// A socket's wake-up channel.
+///
+/// The eventfd is written only when someone can be waiting on it: the owner
+/// blocked in [`Signal::wait`], or anyone holding the fd (`ZMQ_FD`, `poll`,
+/// the async API: see [`Signal::raw_fd`]). A busy owner that finds work
+/// each time it looks costs its notifiers no system call at all.
 #[derive(Debug)]
 pub(crate) struct Signal {
+    /// Something changed since the owner last looked.
     pending: AtomicBool,
+    /// The owner is (about to be) blocked in `wait`.
+    sleeping: AtomicBool,
+    /// The fd was handed out: every notification must reach it.
+    exported: AtomicBool,
+    /// The eventfd was written and has not been drained yet.
+    written: AtomicBool,
     fd: EventFd,
 }
 
 impl Signal {
     pub(crate) fn new() -> std::io::Result<Signal> {
-        Ok(Signal { pending: AtomicBool::new(false), fd: EventFd::new()? })
+        Ok(Signal {
+            pending: AtomicBool::new(false),
+            sleeping: AtomicBool::new(false),
+            exported: AtomicBool::new(false),
+            written: AtomicBool::new(false),
+            fd: EventFd::new()?,
+        })
+    }
+
+    /// Empties the eventfd if a notifier wrote it. A notifier sets
+    /// `written` only after writing, so a write is never left behind
+    /// unaccounted (a holder of the fd would spin on it); at worst the flag
+    /// costs one needless read.
+    fn drain_fd(&self) {
+        if self.written.load(Ordering::Acquire) && self.written.swap(false, Ordering::AcqRel) {
+            self.fd.drain();
+        }
     }
 
     /// Clears a pending notification without blocking; returns whether there
     /// was one. The caller then re-examines its pipes and commands.
     pub(crate) fn take(&self) -> bool {
-        if self.pending.load(Ordering::Acquire) && self.pending.swap(false, Ordering::AcqRel) {
-            self.fd.drain();
-            true
-        } else {
-            false
-        }
+        let was = self.pending.load(Ordering::Acquire) && self.pending.swap(false, Ordering::AcqRel);
+        self.drain_fd();
+        was
     }
 
     /// Blocks until notified or until `deadline` (None = forever).
@@ -46,8 +71,6 @@ impl Signal {
         if self.take() {
             return true;
         }
-        // `pending` is false now, so any later notify writes the eventfd and
-        // the poll below cannot miss it.
         let timeout_ms = match deadline {
             None => -1,
             Some(d) => {
@@ -59,22 +82,44 @@ impl Signal {
                 ms.min(i32::MAX as u128) as i32
             }
         };
-        crate::sys::wait_readable(self.fd.raw(), timeout_ms);
+        // Dekker with `notify`: we publish "sleeping" and then look at
+        // `pending`; a notifier publishes `pending` and then looks at
+        // "sleeping". With both sequentially consistent, at least one of us
+        // sees the other: either we do not sleep, or it writes the fd.
+        self.sleeping.store(true, Ordering::SeqCst);
+        if !self.pending.load(Ordering::SeqCst) {
+            crate::sys::wait_readable(self.fd.raw(), timeout_ms);
+            self.written.store(false, Ordering::Release);
+            self.fd.drain();
+        }
+        self.sleeping.store(false, Ordering::Relaxed);
         self.pending.store(false, Ordering::Release);
-        self.fd.drain();
+        self.drain_fd();
         true
     }
 
-    /// The fd that becomes readable on notification (`ZMQ_FD`).
+    /// The fd that becomes readable on notification (`ZMQ_FD`). From now on
+    /// every notification writes it (its holder may be polling it).
     pub(crate) fn raw_fd(&self) -> RawFd {
+        if !self.exported.load(Ordering::Relaxed) {
+            self.exported.store(true, Ordering::SeqCst);
+            // Whatever is pending already must show on the fd too.
+            if self.pending.load(Ordering::SeqCst) {
+                self.fd.signal();
+                self.written.store(true, Ordering::Release);
+            }
+        }
         self.fd.raw()
     }
 }
 
 impl Notify for Signal {
     fn notify(&self) {
-        if !self.pending.swap(true, Ordering::AcqRel) {
+        if !self.pending.swap(true, Ordering::SeqCst)
+            && (self.sleeping.load(Ordering::SeqCst) || self.exported.load(Ordering::SeqCst))
+        {
             self.fd.signal();
+            self.written.store(true, Ordering::Release);
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::transport::Listener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -39,6 +40,10 @@ pub(crate) enum IoCommand {
 pub(crate) struct IoShared {
     queue: Mutex<Vec<IoCommand>>,
     waker: Waker,
+    /// The loop is (about to be) blocked in `poll`: only then does a post
+    /// need the waker's system call. A busy loop drains the queue on its
+    /// next turn anyway.
+    sleeping: AtomicBool,
 }
 
 impl IoShared {
@@ -49,7 +54,10 @@ impl IoShared {
             q.push(cmd);
             e
         };
-        if was_empty {
+        // Dekker with the loop (see `EventLoop::run`): the push above is
+        // published before we look at `sleeping`.
+        fence(Ordering::SeqCst);
+        if was_empty && self.sleeping.load(Ordering::SeqCst) {
             let _ = self.waker.wake();
         }
     }
@@ -69,7 +77,7 @@ impl IoThread {
     pub(crate) fn spawn(index: usize) -> std::io::Result<IoThread> {
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
-        let shared = Arc::new(IoShared { queue: Mutex::new(Vec::new()), waker });
+        let shared = Arc::new(IoShared { queue: Mutex::new(Vec::new()), waker, sleeping: AtomicBool::new(false) });
         let s2 = shared.clone();
         let handle = std::thread::Builder::new()
             .name(format!("fzmq-io-{index}"))
@@ -128,12 +136,23 @@ impl EventLoop {
             if self.stopping && self.sessions.is_empty() {
                 return;
             }
-            let timeout = if !self.runnable.is_empty() {
+            let mut timeout = if !self.runnable.is_empty() {
                 Some(Duration::ZERO)
             } else {
                 self.timers.peek().map(|Reverse((t, _))| t.saturating_duration_since(Instant::now()))
             };
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
+            if timeout != Some(Duration::ZERO) {
+                // About to block: say so, then look at the queue once more
+                // (a poster that missed "sleeping" pushed before this look).
+                self.shared.sleeping.store(true, Ordering::SeqCst);
+                fence(Ordering::SeqCst);
+                if !self.shared.queue.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+                    timeout = Some(Duration::ZERO);
+                }
+            }
+            let polled = self.poll.poll(&mut events, timeout);
+            self.shared.sleeping.store(false, Ordering::Relaxed);
+            if let Err(e) = polled {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     // Nothing sensible is left to do; sessions end with the thread.
                     return;
