@@ -21,6 +21,17 @@ use std::io;
 const READ_CHUNK: usize = 64 * 1024;
 /// Outbound bytes gathered before a write.
 const OUT_BATCH: usize = 64 * 1024;
+/// What a connection's buffers start with: an idle connection costs this
+/// twice, not a full batch (libzmq's batches are 8 KiB); they grow to a
+/// batch under load.
+const INITIAL_BUFFER: usize = 8 * 1024;
+
+thread_local! {
+    /// The buffer every engine of an I/O thread reads into (one per thread,
+    /// not one per connection: a read is copied out before the next one).
+    static READ_SCRATCH: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0u8; READ_CHUNK].into_boxed_slice());
+}
 /// Input processed per turn before yielding to other connections.
 const READ_BUDGET: usize = 1024 * 1024;
 
@@ -65,7 +76,6 @@ pub(crate) struct Engine {
     decoder: FrameDecoder,
     inbuf: BytesMut,
     outbuf: BytesMut,
-    scratch: Box<[u8]>,
     pub readable: bool,
     pub writable: bool,
     /// A decoded frame waiting for room in the inbound pipe.
@@ -106,7 +116,7 @@ impl Engine {
         let socket_type = config.socket_type;
         let max = config.max_msg_size;
         let raw = socket_type == SocketType::Stream;
-        let mut outbuf = BytesMut::with_capacity(OUT_BATCH);
+        let mut outbuf = BytesMut::with_capacity(INITIAL_BUFFER);
         let handshake = if raw {
             None
         } else {
@@ -118,9 +128,8 @@ impl Engine {
             stream,
             handshake,
             decoder: FrameDecoder::new(max),
-            inbuf: BytesMut::with_capacity(READ_CHUNK),
+            inbuf: BytesMut::with_capacity(INITIAL_BUFFER),
             outbuf,
-            scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
             readable: true,
             writable: true,
             stalled: None,
@@ -196,10 +205,23 @@ impl Engine {
 
     /// Reads once into `inbuf`. Ok(false) = would block.
     fn read_once(&mut self) -> Result<bool, EngineError> {
-        match self.stream.read(&mut self.scratch) {
+        let read = READ_SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let r = self.stream.read(&mut scratch);
+            if let Ok(n) = r {
+                if self.inbuf.capacity() - self.inbuf.len() < n {
+                    // Under load, grow by whole chunks: received frames
+                    // are slices of this buffer, so a fresh one is
+                    // allocated whenever they still hold the old one.
+                    self.inbuf.reserve(n.max(READ_CHUNK));
+                }
+                self.inbuf.extend_from_slice(&scratch[..n]);
+            }
+            r
+        });
+        match read {
             Ok(0) => Err(EngineError::Closed),
-            Ok(n) => {
-                self.inbuf.extend_from_slice(&self.scratch[..n]);
+            Ok(_) => {
                 self.last_rx = std::time::Instant::now();
                 Ok(true)
             }
