@@ -50,13 +50,14 @@ pub mod routing;
 mod runtime;
 mod signal;
 mod socket;
+mod spsc;
 mod stats;
 mod sys;
 mod transport;
 
 #[cfg(feature = "tokio")]
 pub use async_socket::{AsyncContextExt, AsyncSocket, RecvStream, SendSink};
-pub use context::{Context, ContextBuilder};
+pub use context::{Context, ContextBuilder, DEFAULT_BUSY_POLL};
 pub use error::{Error, Result, HAUSNUMERO};
 pub use ferrozmq_proto::SocketType;
 /// CURVE keys (`KeyPair::generate`, `public_from_secret`) and Z85 text

@@ -82,9 +82,9 @@ pub(crate) struct Drained {
 }
 
 impl SocketMailbox {
-    pub(crate) fn new() -> std::io::Result<Arc<SocketMailbox>> {
+    pub(crate) fn new(busy_poll: std::time::Duration) -> std::io::Result<Arc<SocketMailbox>> {
         Ok(Arc::new(SocketMailbox {
-            signal: Signal::new()?,
+            signal: Signal::new(busy_poll)?,
             has_work: AtomicBool::new(false),
             state: Mutex::new(MailboxState::default()),
         }))

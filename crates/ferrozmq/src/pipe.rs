@@ -3,22 +3,28 @@
 //! mark counted in whole messages.
 //!
 //! Why it is shaped like this:
-//! * **Batching.** The writer stages frames privately and publishes them with
-//!   `flush()`; the reader takes the whole published batch in one swap. Each
-//!   side touches the shared lock once per batch, not once per frame.
+//! * **Lock-free.** Frames live in a single-producer single-consumer queue
+//!   of chunks ([`crate::spsc`]): the writer publishes with one store, the
+//!   reader takes a whole published batch after one load. No lock is taken
+//!   on the path of a message, so a fast reader and a fast writer never wait
+//!   for each other.
 //! * **Whole messages only.** `flush()` publishes frames only up to the last
-//!   complete message, so a reader never sees half of a multipart message
-//!   (libzmq's ypipe does the same).
+//!   complete message (the frames of an unfinished message wait in a small
+//!   private staging vector), so a reader never sees half of a multipart
+//!   message (libzmq's ypipe does the same).
 //! * **One wake-up per batch.** The reader says it is going to sleep by
-//!   setting `reader_waiting` under the lock when it finds the queue empty;
-//!   only then does a flush notify it. A busy reader costs the writer nothing.
+//!   setting `reader_waiting` when it finds the queue empty; only then does a
+//!   flush notify it (a Dekker handshake: each side stores its flag, then
+//!   loads the other's, all sequentially consistent). A busy reader costs
+//!   the writer nothing.
 //! * **HWM without locking.** The writer compares its count of written
 //!   messages with the reader's published count; it only re-reads the shared
 //!   counter when its cached view says "full", and parks itself with
-//!   `writer_waiting` (a Dekker handshake with SeqCst fences) when it really is.
+//!   `writer_waiting` (the same handshake) when it really is.
 
 use crate::msg::Msg;
 use crate::signal::Notify;
+use crate::spsc::{queue, Consumer, Producer};
 use ferrozmq_proto::Metadata;
 use std::collections::VecDeque;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
@@ -26,16 +32,6 @@ use std::sync::{Arc, Mutex};
 
 /// How often (in messages) a busy reader tells a waiting writer about room.
 const READER_REPORT_INTERVAL: u64 = 128;
-
-struct PipeState {
-    queue: VecDeque<Msg>,
-    reader_waiting: bool,
-    writer_closed: bool,
-    reader_closed: bool,
-    /// The connection's properties, stamped on every frame the reader takes
-    /// (see [`PipeWriter::set_metadata`]).
-    metadata: Option<Arc<Metadata>>,
-}
 
 /// Keeps what one thread writes often on a cache line of its own, so that
 /// the other side's reads of its own fields do not bounce it (two 64-byte
@@ -70,15 +66,36 @@ struct WriterCounters {
     reconnects: AtomicU64,
 }
 
+/// The flags both ends read and write rarely (sleeping, closing).
+#[derive(Default)]
+struct Flags {
+    reader_waiting: AtomicBool,
+    writer_waiting: AtomicBool,
+    writer_closed: AtomicBool,
+    reader_closed: AtomicBool,
+}
+
+/// What changes rarely and is read once per batch.
+#[derive(Default)]
+struct Slow {
+    /// The connection's properties, stamped on every frame the reader takes
+    /// (see [`PipeWriter::set_metadata`]).
+    metadata: Option<Arc<Metadata>>,
+    /// CONFLATE: the newest complete message, replacing the previous one.
+    conflated: Option<Vec<Msg>>,
+}
+
 pub(crate) struct PipeShared {
-    state: Mutex<PipeState>,
     /// Statistics (`Socket::stats`) and the reader's progress: each group is
     /// written by one side only, with relaxed stores once per batch or per
     /// message, and read by whoever asks; they cost the hot path no shared
     /// read-modify-write and no false sharing.
     reader: Padded<ReaderCounters>,
     writer: Padded<WriterCounters>,
-    writer_waiting: AtomicBool,
+    flags: Padded<Flags>,
+    /// Bumped whenever `slow.metadata` changes.
+    metadata_version: AtomicU64,
+    slow: Mutex<Slow>,
     /// Whole messages that may be in flight; 0 = unlimited.
     hwm: AtomicU64,
     /// CONFLATE: keep only the newest message (HWM is then ignored).
@@ -115,19 +132,18 @@ impl PipeShared {
 
     /// True once the writer has closed its end.
     pub(crate) fn writer_closed(&self) -> bool {
-        self.lock().writer_closed
+        self.flags.writer_closed.load(Ordering::SeqCst)
     }
 
     /// True once the reader has closed its end.
     pub(crate) fn reader_closed(&self) -> bool {
-        self.lock().reader_closed
+        self.flags.reader_closed.load(Ordering::SeqCst)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, PipeState> {
-        // A panic while holding this lock cannot leave the queue inconsistent
-        // (every critical section is a few Vec/flag operations), so a poisoned
-        // lock is still usable.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn slow(&self) -> std::sync::MutexGuard<'_, Slow> {
+        // Every critical section is a few assignments: a poisoned lock is
+        // still consistent.
+        self.slow.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -138,26 +154,23 @@ pub(crate) fn pipe(
     writer_notify: Arc<dyn Notify>,
 ) -> (PipeWriter, PipeReader) {
     let shared = Arc::new(PipeShared {
-        state: Mutex::new(PipeState {
-            queue: VecDeque::new(),
-            reader_waiting: false,
-            writer_closed: false,
-            reader_closed: false,
-            metadata: None,
-        }),
         reader: Padded::default(),
         writer: Padded::default(),
-        writer_waiting: AtomicBool::new(false),
+        flags: Padded::default(),
+        metadata_version: AtomicU64::new(0),
+        slow: Mutex::new(Slow::default()),
         hwm: AtomicU64::new(hwm),
         conflate: AtomicBool::new(false),
         reader_notify,
         writer_notify,
     });
+    let (producer, consumer) = queue();
     (
         PipeWriter {
             shared: shared.clone(),
+            queue: producer,
             staging: Vec::new(),
-            complete: 0,
+            committed: 0,
             written: 0,
             bytes: 0,
             complete_bytes: 0,
@@ -167,12 +180,14 @@ pub(crate) fn pipe(
         },
         PipeReader {
             shared,
-            local: VecDeque::new(),
+            queue: consumer,
+            conflated: VecDeque::new(),
             read: 0,
             bytes_read: 0,
             closed: false,
             in_message: false,
             metadata: None,
+            metadata_version: 0,
         },
     )
 }
@@ -180,11 +195,14 @@ pub(crate) fn pipe(
 /// The writing end of a pipe.
 pub(crate) struct PipeWriter {
     shared: Arc<PipeShared>,
+    queue: Producer,
+    /// The frames of the message being written, until its last frame.
     staging: Vec<Msg>,
-    /// `staging[..complete]` ends at a message boundary and may be published.
-    complete: usize,
+    /// Slots of `queue` already committed (visible to the reader).
+    committed: u64,
+    /// Whole messages written.
     written: u64,
-    /// Bytes of every frame staged, and of the complete messages among them.
+    /// Bytes of every frame written, and of the complete messages among them.
     bytes: u64,
     complete_bytes: u64,
     peer_read: u64,
@@ -197,7 +215,8 @@ impl PipeWriter {
     /// now on (the connection's metadata for `zmq_msg_gets`). Frames the
     /// reader already took keep what they had.
     pub(crate) fn set_metadata(&self, metadata: Option<Arc<Metadata>>) {
-        self.shared.lock().metadata = metadata;
+        self.shared.slow().metadata = metadata;
+        self.shared.metadata_version.fetch_add(1, Ordering::Release);
     }
 
     /// The shared state, for statistics.
@@ -229,56 +248,75 @@ impl PipeWriter {
         if self.written - self.peer_read < hwm {
             return true;
         }
-        self.shared.writer_waiting.store(true, Ordering::Relaxed);
+        self.shared.flags.writer_waiting.store(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        self.peer_read = self.shared.reader.read_count.load(Ordering::Acquire);
+        self.peer_read = self.shared.reader.read_count.load(Ordering::SeqCst);
         self.written - self.peer_read < hwm
     }
 
-    /// Stages one frame. Call `check_write` first for the first frame of a
+    /// Writes one frame. Call `check_write` first for the first frame of a
     /// message; publish with `flush`.
+    #[inline]
     pub(crate) fn write(&mut self, msg: Msg) {
         let more = msg.get_more();
+        let starts_message = !self.in_message;
         self.bytes += msg.len() as u64;
-        self.staging.push(msg);
         self.in_message = more;
-        if !more {
-            self.written += 1;
-            self.complete_bytes = self.bytes;
-            self.complete = self.staging.len();
+        if self.shared.conflate.load(Ordering::Relaxed) {
+            // CONFLATE: a new message supersedes the complete one staged;
+            // `flush` moves the newest into the reader's slot.
+            if starts_message {
+                self.staging.clear();
+            }
+            self.staging.push(msg);
+            if more {
+                return;
+            }
+        } else if more || !self.staging.is_empty() {
+            self.staging.push(msg);
+            if more {
+                return;
+            }
+            for m in self.staging.drain(..) {
+                self.queue.push(m);
+            }
+        } else {
+            self.queue.push(msg);
         }
+        self.written += 1;
+        self.complete_bytes = self.bytes;
     }
 
-    /// Publishes every complete staged message and wakes a sleeping reader.
+    /// Publishes every complete message written and wakes a sleeping reader.
     /// Returns false if the reader has gone away (the peer disconnected).
     pub(crate) fn flush(&mut self) -> bool {
-        if self.complete == 0 {
-            return !self.closed;
+        let conflate = self.shared.conflate.load(Ordering::Relaxed);
+        let pending = self.queue.written() != self.committed || (conflate && !self.in_message && !self.staging.is_empty());
+        if !pending {
+            return !self.closed && !self.shared.flags.reader_closed.load(Ordering::Relaxed);
         }
-        let wake;
-        {
-            let mut st = self.shared.lock();
-            if st.reader_closed {
-                drop(st);
-                self.staging.drain(..self.complete);
-                self.complete = 0;
-                return false;
-            }
-            if self.shared.conflate.load(Ordering::Relaxed) {
-                // Only the newest message survives (single-part messages:
-                // libzmq's CONFLATE does not support multipart either).
-                st.queue.clear();
-                let last = self.staging.drain(..self.complete).last();
-                st.queue.extend(last);
-            } else {
-                st.queue.extend(self.staging.drain(..self.complete));
-            }
-            wake = std::mem::take(&mut st.reader_waiting);
+        if self.shared.flags.reader_closed.load(Ordering::SeqCst) {
+            // Nobody will read: what was written is dropped with the queue.
+            self.staging.clear();
+            self.queue.commit();
+            self.committed = self.queue.written();
+            return false;
         }
+        if conflate && !self.in_message && !self.staging.is_empty() {
+            // Only the newest message survives (libzmq's CONFLATE: single-part
+            // messages; the last complete one is kept whole).
+            let newest = std::mem::take(&mut self.staging);
+            self.shared.slow().conflated = Some(newest);
+        }
+        self.queue.commit();
+        self.committed = self.queue.written();
         self.shared.writer.published_msgs.store(self.written, Ordering::Relaxed);
         self.shared.writer.published_bytes.store(self.complete_bytes, Ordering::Relaxed);
-        self.complete = 0;
-        if wake {
+        // Dekker with the reader's `reader_waiting` (the commit above is
+        // SeqCst): wake it only if it said it sleeps.
+        if self.shared.flags.reader_waiting.load(Ordering::SeqCst)
+            && self.shared.flags.reader_waiting.swap(false, Ordering::SeqCst)
+        {
             self.shared.reader_notify.notify();
         }
         true
@@ -291,14 +329,16 @@ impl PipeWriter {
 
     /// Drops the frames of an unfinished message (the sender gave up half-way).
     pub(crate) fn rollback(&mut self) {
-        self.bytes = self.complete_bytes;
-        self.staging.truncate(self.complete);
-        self.in_message = false;
+        if self.in_message {
+            self.staging.clear();
+            self.bytes = self.complete_bytes;
+            self.in_message = false;
+        }
     }
 
     /// True once the reader has closed its end.
     pub(crate) fn is_reader_closed(&self) -> bool {
-        self.shared.lock().reader_closed
+        self.shared.flags.reader_closed.load(Ordering::SeqCst)
     }
 
     /// Changes the high-water mark of a live pipe (SNDHWM/RCVHWM changes
@@ -318,11 +358,8 @@ impl PipeWriter {
         self.rollback();
         self.flush();
         self.closed = true;
-        {
-            let mut st = self.shared.lock();
-            st.writer_closed = true;
-            st.reader_waiting = false;
-        }
+        self.shared.flags.writer_closed.store(true, Ordering::SeqCst);
+        self.shared.flags.reader_waiting.store(false, Ordering::SeqCst);
         self.shared.reader_notify.notify();
     }
 }
@@ -343,48 +380,41 @@ pub(crate) enum Read {
     Closed,
 }
 
-fn opt_arc_eq<T>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        (None, None) => true,
-        _ => false,
-    }
-}
-
 /// The reading end of a pipe.
 pub(crate) struct PipeReader {
     shared: Arc<PipeShared>,
-    local: VecDeque<Msg>,
+    queue: Consumer,
+    /// CONFLATE: the frames of the newest message, taken from the slot.
+    conflated: VecDeque<Msg>,
     read: u64,
     bytes_read: u64,
     closed: bool,
     in_message: bool,
-    /// The reader's copy of the connection's properties, refreshed with each
-    /// batch: cloning it per frame touches a reference count only this
-    /// thread uses.
+    /// The reader's copy of the connection's properties, refreshed when the
+    /// writer changes them: cloning it per frame touches a reference count
+    /// only this thread uses.
     metadata: Option<Arc<Metadata>>,
+    metadata_version: u64,
 }
 
 impl PipeReader {
-    fn refill(&mut self) -> bool {
-        let mut st = self.shared.lock();
-        if st.queue.is_empty() {
-            if st.writer_closed {
-                return false;
-            }
-            st.reader_waiting = true;
-            return false;
+    /// True if a frame can be taken now, without registering for a wake-up.
+    fn ready(&mut self) -> bool {
+        if !self.conflated.is_empty() || self.queue.available() {
+            return true;
         }
-        std::mem::swap(&mut st.queue, &mut self.local);
-        if !opt_arc_eq(&self.metadata, &st.metadata) {
-            self.metadata = st.metadata.clone();
+        self.shared.conflate.load(Ordering::Relaxed) && self.shared.slow().conflated.is_some()
+    }
+
+    /// Like `ready`, but registers for a wake-up when there is nothing: the
+    /// Dekker handshake with `PipeWriter::flush`.
+    fn ready_or_register(&mut self) -> bool {
+        if self.ready() {
+            return true;
         }
-        if self.shared.conflate.load(Ordering::Relaxed) {
-            let last = self.local.pop_back();
-            self.local.clear();
-            self.local.extend(last);
-        }
-        true
+        self.shared.flags.reader_waiting.store(true, Ordering::SeqCst);
+        // A commit that raced with the store above is seen here.
+        self.ready()
     }
 
     /// CONFLATE on this pipe (both ends see it).
@@ -397,15 +427,50 @@ impl PipeReader {
         &self.shared
     }
 
+    #[inline]
+    fn refresh_metadata(&mut self) {
+        let v = self.shared.metadata_version.load(Ordering::Acquire);
+        if v != self.metadata_version {
+            self.metadata_version = v;
+            self.metadata = self.shared.slow().metadata.clone();
+        }
+    }
+
     /// Takes the next frame.
     pub(crate) fn read(&mut self) -> Read {
-        if self.local.is_empty() && !self.refill() {
-            if self.shared.lock().writer_closed {
+        if !self.ready_or_register() {
+            if self.shared.flags.writer_closed.load(Ordering::SeqCst) && !self.ready() {
                 return Read::Closed;
             }
             return Read::Empty;
         }
-        let Some(mut msg) = self.local.pop_front() else { return Read::Empty };
+        let msg = if self.shared.conflate.load(Ordering::Relaxed) {
+            if !self.in_message {
+                // Only the newest complete message is delivered: messages
+                // queued before CONFLATE was set give way to later ones,
+                // and the slot (written after) to nothing.
+                while let Some(m) = self.queue.pop() {
+                    if self.conflated.back().is_none_or(|b| !b.get_more()) {
+                        self.conflated.clear();
+                    }
+                    self.conflated.push_back(m);
+                }
+                if let Some(newest) = self.shared.slow().conflated.take() {
+                    self.conflated = newest.into();
+                }
+            }
+            match self.conflated.pop_front() {
+                Some(m) => m,
+                None => return Read::Empty,
+            }
+        } else {
+            match self.queue.pop() {
+                Some(m) => m,
+                None => return Read::Empty,
+            }
+        };
+        let mut msg = msg;
+        self.refresh_metadata();
         if self.metadata.is_some() {
             msg.set_metadata(self.metadata.clone());
         }
@@ -414,11 +479,11 @@ impl PipeReader {
         if !self.in_message {
             self.read += 1;
             self.shared.reader.bytes_read.store(self.bytes_read, Ordering::Relaxed);
-            self.shared.reader.read_count.store(self.read, Ordering::Release);
-            if self.local.is_empty() || self.read % READER_REPORT_INTERVAL == 0 {
+            self.shared.reader.read_count.store(self.read, Ordering::SeqCst);
+            if self.queue.at_batch_end() || self.read % READER_REPORT_INTERVAL == 0 {
                 fence(Ordering::SeqCst);
-                if self.shared.writer_waiting.load(Ordering::Relaxed)
-                    && self.shared.writer_waiting.swap(false, Ordering::AcqRel)
+                if self.shared.flags.writer_waiting.load(Ordering::Relaxed)
+                    && self.shared.flags.writer_waiting.swap(false, Ordering::AcqRel)
                 {
                     self.shared.writer_notify.notify();
                 }
@@ -432,7 +497,7 @@ impl PipeReader {
     /// asks "anything to read?" (poll, ZMQ_EVENTS) must be told when the
     /// answer changes, or it sleeps through the next message.
     pub(crate) fn has_message(&mut self) -> bool {
-        !self.local.is_empty() || self.refill()
+        self.ready_or_register()
     }
 
     /// True if the last frame read had MORE set.
@@ -442,7 +507,7 @@ impl PipeReader {
 
     /// True if the writer has closed (there may still be frames to read).
     pub(crate) fn is_writer_closed(&self) -> bool {
-        self.shared.lock().writer_closed
+        self.shared.flags.writer_closed.load(Ordering::SeqCst)
     }
 
     /// Discards everything queued and tells the writer we are gone.
@@ -451,14 +516,11 @@ impl PipeReader {
             return;
         }
         self.closed = true;
-        self.local.clear();
-        let dropped = {
-            let mut st = self.shared.lock();
-            st.reader_closed = true;
-            std::mem::take(&mut st.queue)
-        };
-        drop(dropped);
-        self.shared.writer_waiting.store(false, Ordering::Relaxed);
+        self.shared.flags.reader_closed.store(true, Ordering::SeqCst);
+        self.conflated.clear();
+        while self.queue.pop().is_some() {}
+        self.shared.slow().conflated = None;
+        self.shared.flags.writer_waiting.store(false, Ordering::Relaxed);
         self.shared.writer_notify.notify();
     }
 

@@ -10,12 +10,16 @@
 use crate::sys::EventFd;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Something that can be woken when a pipe it reads or writes changes state.
 pub(crate) trait Notify: Send + Sync {
     fn notify(&self);
 }
+
+/// How long a busy-polling waiter waits before its first look (see
+/// `Signal::spin`).
+const SPIN_FIRST_LOOK: Duration = Duration::from_micros(2);
 
 /// A socket's wake-up channel.
 ///
@@ -34,16 +38,19 @@ pub(crate) struct Signal {
     /// The eventfd was written and has not been drained yet.
     written: AtomicBool,
     fd: EventFd,
+    /// Busy-poll window before sleeping (zero: sleep at once).
+    busy_poll: Duration,
 }
 
 impl Signal {
-    pub(crate) fn new() -> std::io::Result<Signal> {
+    pub(crate) fn new(busy_poll: Duration) -> std::io::Result<Signal> {
         Ok(Signal {
             pending: AtomicBool::new(false),
             sleeping: AtomicBool::new(false),
             exported: AtomicBool::new(false),
             written: AtomicBool::new(false),
             fd: EventFd::new()?,
+            busy_poll,
         })
     }
 
@@ -82,6 +89,9 @@ impl Signal {
                 ms.min(i32::MAX as u128) as i32
             }
         };
+        if !self.busy_poll.is_zero() && self.spin(deadline) {
+            return true;
+        }
         // Dekker with `notify`: we publish "sleeping" and then look at
         // `pending`; a notifier publishes `pending` and then looks at
         // "sleeping". With both sequentially consistent, at least one of us
@@ -96,6 +106,44 @@ impl Signal {
         self.pending.store(false, Ordering::Release);
         self.drain_fd();
         true
+    }
+
+    /// Busy-polls `pending` for up to the window (or the deadline); true if
+    /// a notification came. Notifiers see "not sleeping" meanwhile and skip
+    /// the eventfd write, so a reply within the window costs no system call
+    /// on either side.
+    fn spin(&self, deadline: Option<Instant>) -> bool {
+        let start = Instant::now();
+        let mut until = start + self.busy_poll;
+        if let Some(d) = deadline {
+            until = until.min(d);
+        }
+        // Do not answer the very first notification at once: a writer that
+        // streams messages would then hand them over one at a time (each
+        // with a notification), where a short pause lets a batch build up.
+        // A reply in a request-reply exchange pays this once.
+        let first_look = start + SPIN_FIRST_LOOK;
+        while Instant::now() < first_look {
+            std::hint::spin_loop();
+        }
+        let mut i: u32 = 0;
+        loop {
+            if self.take() {
+                return true;
+            }
+            i = i.wrapping_add(1);
+            if i % 64 == 0 {
+                if Instant::now() >= until {
+                    return false;
+                }
+                // Let a thread with real work have this CPU (two cores are
+                // often shared by an application, its peer and their I/O
+                // threads).
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
     }
 
     /// The fd that becomes readable on notification (`ZMQ_FD`). From now on

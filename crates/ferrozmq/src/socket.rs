@@ -434,7 +434,7 @@ impl SocketCore {
             Endpoint::Inproc(n) => n,
             _ => return Err(Error::EPROTONOSUPPORT),
         };
-        let mailbox = SocketMailbox::new().map_err(Error::from)?;
+        let mailbox = SocketMailbox::new(std::time::Duration::ZERO).map_err(Error::from)?;
         let side = InprocSide {
             socket_id: next_id(),
             mailbox: mailbox.clone(),
@@ -475,7 +475,7 @@ impl Socket {
             return Err(Error::ETERM);
         }
         let pattern = patterns::create(socket_type)?;
-        let mailbox = SocketMailbox::new().map_err(Error::from)?;
+        let mailbox = SocketMailbox::new(ctx.busy_poll).map_err(Error::from)?;
         let id = next_id();
         ctx.register_socket(id, mailbox.clone())?;
         let mut options = Options { linger: ctx.default_linger(), ..Options::default() };

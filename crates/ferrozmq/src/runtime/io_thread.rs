@@ -74,14 +74,14 @@ pub(crate) struct IoThread {
 }
 
 impl IoThread {
-    pub(crate) fn spawn(index: usize) -> std::io::Result<IoThread> {
+    pub(crate) fn spawn(index: usize, busy_poll: Duration) -> std::io::Result<IoThread> {
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         let shared = Arc::new(IoShared { queue: Mutex::new(Vec::new()), waker, sleeping: AtomicBool::new(false) });
         let s2 = shared.clone();
         let handle = std::thread::Builder::new()
             .name(format!("fzmq-io-{index}"))
-            .spawn(move || EventLoop::new(poll, s2).run())?;
+            .spawn(move || EventLoop::new(poll, s2, busy_poll).run())?;
         Ok(IoThread { shared, handle: Some(handle) })
     }
 
@@ -114,10 +114,14 @@ struct EventLoop {
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     runnable: VecDeque<u64>,
     stopping: bool,
+    /// Busy-poll window: after doing work, keep polling without blocking
+    /// for this long before sleeping (see `ContextBuilder::busy_poll`).
+    busy_poll: Duration,
+    last_work: Instant,
 }
 
 impl EventLoop {
-    fn new(poll: Poll, shared: Arc<IoShared>) -> EventLoop {
+    fn new(poll: Poll, shared: Arc<IoShared>, busy_poll: Duration) -> EventLoop {
         EventLoop {
             poll,
             shared,
@@ -126,6 +130,8 @@ impl EventLoop {
             timers: BinaryHeap::new(),
             runnable: VecDeque::new(),
             stopping: false,
+            busy_poll,
+            last_work: Instant::now(),
         }
     }
 
@@ -141,6 +147,15 @@ impl EventLoop {
             } else {
                 self.timers.peek().map(|Reverse((t, _))| t.saturating_duration_since(Instant::now()))
             };
+            if timeout != Some(Duration::ZERO)
+                && !self.busy_poll.is_zero()
+                && self.last_work.elapsed() < self.busy_poll
+            {
+                // Recently busy: look again without blocking (and without
+                // telling posters we sleep, so they skip the waker).
+                std::thread::yield_now();
+                timeout = Some(Duration::ZERO);
+            }
             if timeout != Some(Duration::ZERO) {
                 // About to block: say so, then look at the queue once more
                 // (a poster that missed "sleeping" pushed before this look).
@@ -182,6 +197,9 @@ impl EventLoop {
             {
                 let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
                 std::mem::swap(&mut *q, &mut commands);
+            }
+            if !events.is_empty() || !commands.is_empty() || !self.runnable.is_empty() {
+                self.last_work = Instant::now();
             }
             for cmd in commands.drain(..) {
                 self.command(cmd);
