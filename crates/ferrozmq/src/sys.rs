@@ -88,3 +88,27 @@ pub(crate) fn wait_readable(fd: RawFd, timeout_ms: i32) -> bool {
     let mut p = [PollFd { fd, events: POLLIN, revents: 0 }];
     matches!(poll_fds(&mut p, timeout_ms), Ok(n) if n > 0)
 }
+
+/// `read(2)` straight into the spare capacity of `buf` (at most `max`
+/// bytes), which then grows by what was read: received bytes land where the
+/// frame decoder slices them, with no intermediate copy. Returns the count,
+/// 0 at end of stream.
+pub(crate) fn read_into(fd: RawFd, buf: &mut bytes::BytesMut, max: usize) -> io::Result<usize> {
+    use bytes::BufMut;
+    if buf.capacity() - buf.len() < max {
+        buf.reserve(max);
+    }
+    let spare = buf.chunk_mut();
+    let want = spare.len().min(max);
+    // SAFETY: `spare` is `want` (or more) writable bytes owned by `buf`,
+    // valid for the duration of the call; read(2) writes at most `want`
+    // bytes there and nothing else.
+    let n = unsafe { libc::read(fd, spare.as_mut_ptr() as *mut libc::c_void, want) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel initialised exactly `n` (≤ `want`) bytes at the
+    // start of the spare capacity.
+    unsafe { buf.advance_mut(n as usize) };
+    Ok(n as usize)
+}

@@ -19,6 +19,11 @@ use std::io;
 
 /// Bytes read per system call at most.
 const READ_CHUNK: usize = 64 * 1024;
+/// Largest single read when a big frame is arriving (its body is read in
+/// one go, straight where the frame will be sliced from).
+/// (Bounded: a peer that declares a huge frame and sends nothing must not
+/// make us reserve much.)
+const MAX_SINGLE_READ: usize = 256 * 1024;
 /// Outbound bytes gathered before a write.
 const OUT_BATCH: usize = 64 * 1024;
 /// What a connection's buffers start with: an idle connection costs this
@@ -26,12 +31,6 @@ const OUT_BATCH: usize = 64 * 1024;
 /// batch under load.
 const INITIAL_BUFFER: usize = 8 * 1024;
 
-thread_local! {
-    /// The buffer every engine of an I/O thread reads into (one per thread,
-    /// not one per connection: a read is copied out before the next one).
-    static READ_SCRATCH: std::cell::RefCell<Box<[u8]>> =
-        std::cell::RefCell::new(vec![0u8; READ_CHUNK].into_boxed_slice());
-}
 /// Input processed per turn before yielding to other connections.
 const READ_BUDGET: usize = 1024 * 1024;
 
@@ -204,21 +203,23 @@ impl Engine {
     }
 
     /// Reads once into `inbuf`. Ok(false) = would block.
+    /// Bytes still missing from the frame at the front of the input (0 if
+    /// unknown: handshake, raw mode, or no complete header yet).
+    fn frame_remainder(&self) -> usize {
+        if self.handshake.is_some() || self.raw {
+            return 0;
+        }
+        match self.decoder.decode_header(&self.inbuf) {
+            Ok(Some(h)) => (h.header_len as u64 + h.body_len).saturating_sub(self.inbuf.len() as u64) as usize,
+            _ => 0,
+        }
+    }
+
     fn read_once(&mut self) -> Result<bool, EngineError> {
-        let read = READ_SCRATCH.with(|scratch| {
-            let mut scratch = scratch.borrow_mut();
-            let r = self.stream.read(&mut scratch);
-            if let Ok(n) = r {
-                if self.inbuf.capacity() - self.inbuf.len() < n {
-                    // Under load, grow by whole chunks: received frames
-                    // are slices of this buffer, so a fresh one is
-                    // allocated whenever they still hold the old one.
-                    self.inbuf.reserve(n.max(READ_CHUNK));
-                }
-                self.inbuf.extend_from_slice(&scratch[..n]);
-            }
-            r
-        });
+        // Read into the input buffer itself. A frame the decoder is waiting
+        // for may be larger than a chunk: then ask for all of it at once.
+        let want = READ_CHUNK.max(self.frame_remainder().min(MAX_SINGLE_READ));
+        let read = crate::sys::read_into(self.stream.raw_fd(), &mut self.inbuf, want);
         match read {
             Ok(0) => Err(EngineError::Closed),
             Ok(_) => {

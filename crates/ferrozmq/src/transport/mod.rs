@@ -9,7 +9,7 @@ pub(crate) mod inproc;
 pub(crate) mod ipc;
 pub(crate) mod tcp;
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 /// A connected, non-blocking byte stream.
 #[derive(Debug)]
@@ -23,13 +23,6 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s,
             Stream::Unix(s) => s,
-        }
-    }
-
-    pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
         }
     }
 
