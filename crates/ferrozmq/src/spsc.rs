@@ -28,9 +28,11 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Slots per chunk: 64 × 56 bytes ≈ 3.5 KiB per allocation, one allocation
-/// per 64 frames in flight.
-const CHUNK: usize = 64;
+/// Slots per chunk: 16 × 56 bytes ≈ 900 bytes, so that an idle connection
+/// (two pipes) costs little; under load, chunks the consumer is done with go
+/// back to the producer (`Shared::spare`), so steady streaming allocates
+/// nothing.
+const CHUNK: usize = 16;
 
 struct Chunk {
     slots: [UnsafeCell<MaybeUninit<Msg>>; CHUNK],
@@ -62,6 +64,9 @@ struct Shared {
     consumer_end: Mutex<Option<ConsumerEnd>>,
     /// The first chunk, until the consumer takes ownership of the walk.
     first: AtomicPtr<Chunk>,
+    /// One chunk the consumer finished with, for the producer to reuse
+    /// (libzmq's yqueue keeps one spare the same way).
+    spare: AtomicPtr<Chunk>,
 }
 
 // SAFETY: the raw chunk pointers are only dereferenced by the one producer
@@ -84,6 +89,12 @@ impl Drop for Shared {
             Some(e) => (e.head, e.index, e.read),
             None => (*self.first.get_mut(), 0, 0),
         };
+        let spare = *self.spare.get_mut();
+        if !spare.is_null() {
+            // SAFETY: a spare chunk is owned by nobody else (the consumer
+            // gave it up, the producer never took it) and holds no value.
+            drop(unsafe { Box::from_raw(spare) });
+        }
         while !chunk.is_null() {
             if read < written {
                 if index == CHUNK {
@@ -123,6 +134,7 @@ pub(crate) fn queue() -> (Producer, Consumer) {
         written_at_end: Mutex::new(None),
         consumer_end: Mutex::new(None),
         first: AtomicPtr::new(first),
+        spare: AtomicPtr::new(ptr::null_mut()),
     });
     (
         Producer { shared: shared.clone(), tail: first, index: 0, written: 0 },
@@ -147,7 +159,16 @@ impl Producer {
     #[inline]
     pub(crate) fn push(&mut self, msg: Msg) {
         if self.index == CHUNK {
-            let next = Chunk::new();
+            let recycled = self.shared.spare.swap(ptr::null_mut(), Ordering::Acquire);
+            let next = if recycled.is_null() {
+                Chunk::new()
+            } else {
+                // SAFETY: the consumer published this chunk as spare after
+                // moving every value out of it; we own it now. Its `next`
+                // must be reset before it is linked in again.
+                unsafe { (*recycled).next.store(ptr::null_mut(), Ordering::Relaxed) };
+                recycled
+            };
             // SAFETY: `tail` is live: the consumer frees a chunk only after
             // moving to its successor, which does not exist yet.
             unsafe { (*self.tail).next.store(next, Ordering::Release) };
@@ -224,10 +245,17 @@ impl Consumer {
             // SeqCst load of `committed` ordered that store before us.
             let next = unsafe { (*self.head).next.load(Ordering::Acquire) };
             debug_assert!(!next.is_null());
-            // SAFETY: the producer has moved on to `next` (or beyond) and
-            // never touches this chunk again; every value in it was moved
-            // out. Allocated by `Chunk::new`.
-            drop(unsafe { Box::from_raw(self.head) });
+            // The producer has moved on to `next` (or beyond) and never
+            // touches this chunk again; every value in it was moved out.
+            // Offer it for reuse; if a spare is already there, free this one.
+            let done = self.head;
+            let previous = self.shared.spare.swap(done, Ordering::Release);
+            if !previous.is_null() {
+                // SAFETY: the previous spare was owned by the spare slot,
+                // which we just took it from; no value lives in it.
+                // Allocated by `Chunk::new`.
+                drop(unsafe { Box::from_raw(previous) });
+            }
             self.head = next;
             self.index = 0;
         }

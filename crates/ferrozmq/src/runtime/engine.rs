@@ -77,6 +77,8 @@ pub(crate) struct Engine {
     outbuf: BytesMut,
     pub readable: bool,
     pub writable: bool,
+    /// Bytes asked for per read (grows under load, see `read_once`).
+    read_size: usize,
     /// A decoded frame waiting for room in the inbound pipe.
     stalled: Option<Msg>,
     in_more: bool,
@@ -128,6 +130,7 @@ impl Engine {
             handshake,
             decoder: FrameDecoder::new(max),
             inbuf: BytesMut::with_capacity(INITIAL_BUFFER),
+            read_size: INITIAL_BUFFER,
             outbuf,
             readable: true,
             writable: true,
@@ -218,8 +221,14 @@ impl Engine {
     fn read_once(&mut self) -> Result<bool, EngineError> {
         // Read into the input buffer itself. A frame the decoder is waiting
         // for may be larger than a chunk: then ask for all of it at once.
-        let want = READ_CHUNK.max(self.frame_remainder().min(MAX_SINGLE_READ));
+        // Reads start small (an idle connection keeps a small buffer) and
+        // double while they come back full, up to a chunk.
+        let want = self.read_size.max(self.frame_remainder().min(MAX_SINGLE_READ));
         let read = crate::sys::read_into(self.stream.raw_fd(), &mut self.inbuf, want);
+        match read {
+            Ok(n) if n == want => self.read_size = (self.read_size * 2).min(READ_CHUNK),
+            _ => {}
+        }
         match read {
             Ok(0) => Err(EngineError::Closed),
             Ok(_) => {
