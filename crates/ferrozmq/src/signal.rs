@@ -72,9 +72,10 @@ impl Signal {
         was
     }
 
-    /// Blocks until notified or until `deadline` (None = forever).
+    /// Blocks until notified or until `deadline` (None = forever), first
+    /// busy-polling for the configured window if `spin`.
     /// Returns false on timeout.
-    pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
+    pub(crate) fn wait(&self, deadline: Option<Instant>, spin: bool) -> bool {
         if self.take() {
             return true;
         }
@@ -89,7 +90,7 @@ impl Signal {
                 ms.min(i32::MAX as u128) as i32
             }
         };
-        if !self.busy_poll.is_zero() && self.spin(deadline) {
+        if spin && !self.busy_poll.is_zero() && self.spin(deadline) {
             return true;
         }
         // Dekker with `notify`: we publish "sleeping" and then look at

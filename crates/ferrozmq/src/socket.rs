@@ -26,6 +26,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Streaming frames at least this large do not busy-poll (see `recv`).
+const STREAMING_NO_SPIN_SIZE: usize = 16 * 1024;
+
 /// `send`/`recv` flag: do not block (`ZMQ_DONTWAIT`).
 pub const DONTWAIT: i32 = 1;
 /// `send` flag: more frames of this message follow (`ZMQ_SNDMORE`).
@@ -64,6 +67,11 @@ pub(crate) struct SocketCore {
     monitor: Arc<MonitorSink>,
     endpoints: Vec<EndpointRecord>,
     rcvmore: bool,
+    /// Messages received without waiting since the last wait, and the size
+    /// of the last frame: together they tell streaming from ping-pong (see
+    /// `recv`).
+    recv_streak: u32,
+    last_recv_len: usize,
     sending_more: bool,
     drained: Drained,
     stats: crate::stats::StatsRegistry,
@@ -152,7 +160,9 @@ impl SocketCore {
         }
         let until = deadline(self.options.sndtimeo);
         loop {
-            self.mailbox.signal.wait(until);
+            // A sender blocked at the HWM waits for a reader that is busy
+            // anyway: no busy-polling.
+            self.mailbox.signal.wait(until, false);
             self.check_term()?;
             self.process();
             msg = match self.pattern.send(msg) {
@@ -174,6 +184,10 @@ impl SocketCore {
         self.process();
         match self.pattern.recv() {
             Ok(m) => {
+                if !self.rcvmore {
+                    self.recv_streak = self.recv_streak.saturating_add(1);
+                }
+                self.last_recv_len = m.len();
                 self.rcvmore = m.get_more();
                 return Ok(m);
             }
@@ -184,12 +198,19 @@ impl SocketCore {
             return Err(Error::EAGAIN);
         }
         let until = deadline(self.options.rcvtimeo);
+        // Busy-poll while waiting, except when large messages are streaming
+        // in (messages were there without waiting since the last wait): then
+        // the CPU is better left to the threads moving the bytes, and a
+        // wake-up per batch costs little next to the copies.
+        let spin = self.recv_streak == 0 || self.last_recv_len < STREAMING_NO_SPIN_SIZE;
         loop {
-            self.mailbox.signal.wait(until);
+            self.mailbox.signal.wait(until, spin);
             self.check_term()?;
             self.process();
             match self.pattern.recv() {
                 Ok(m) => {
+                    self.recv_streak = 0;
+                    self.last_recv_len = m.len();
                     self.rcvmore = m.get_more();
                     return Ok(m);
                 }
@@ -494,6 +515,8 @@ impl Socket {
                 monitor: Arc::new(MonitorSink::default()),
                 endpoints: Vec::new(),
                 rcvmore: false,
+                recv_streak: 0,
+                last_recv_len: 0,
                 sending_more: false,
                 drained: Drained::default(),
                 stats: Default::default(),

@@ -24,6 +24,9 @@ const READ_CHUNK: usize = 64 * 1024;
 /// (Bounded: a peer that declares a huge frame and sends nothing must not
 /// make us reserve much.)
 const MAX_SINGLE_READ: usize = 256 * 1024;
+/// Frame bodies this large are written from the message itself (writev),
+/// not copied into the output buffer.
+const LARGE_FRAME: usize = 16 * 1024;
 /// Outbound bytes gathered before a write.
 const OUT_BATCH: usize = 64 * 1024;
 /// What a connection's buffers start with: an idle connection costs this
@@ -75,6 +78,11 @@ pub(crate) struct Engine {
     decoder: FrameDecoder,
     inbuf: BytesMut,
     outbuf: BytesMut,
+    /// Output older than `outbuf`, written first: large frame bodies are
+    /// queued here as they are (zero-copy, one `writev` for the lot) with
+    /// the encoded bytes that preceded them.
+    out_segments: std::collections::VecDeque<bytes::Bytes>,
+    out_segments_len: usize,
     pub readable: bool,
     pub writable: bool,
     /// Bytes asked for per read (grows under load, see `read_once`).
@@ -132,6 +140,8 @@ impl Engine {
             inbuf: BytesMut::with_capacity(INITIAL_BUFFER),
             read_size: INITIAL_BUFFER,
             outbuf,
+            out_segments: std::collections::VecDeque::new(),
+            out_segments_len: 0,
             readable: true,
             writable: true,
             stalled: None,
@@ -245,12 +255,42 @@ impl Engine {
         }
     }
 
-    /// Writes as much of `outbuf` as the kernel takes.
+    /// Bytes waiting to be written.
+    fn out_len(&self) -> usize {
+        self.out_segments_len + self.outbuf.len()
+    }
+
+    /// Drops `n` written bytes from the front of the output.
+    fn consume_out(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(front) = self.out_segments.front_mut() else { break };
+            let k = n.min(front.len());
+            front.advance(k);
+            self.out_segments_len -= k;
+            n -= k;
+            if front.is_empty() {
+                self.out_segments.pop_front();
+            }
+        }
+        self.outbuf.advance(n);
+    }
+
+    /// Writes as much of the output as the kernel takes.
     fn write_out(&mut self) -> Result<(), EngineError> {
-        while !self.outbuf.is_empty() && self.writable {
-            match self.stream.write(&self.outbuf) {
+        while self.out_len() > 0 && self.writable {
+            let r = if self.out_segments.is_empty() {
+                self.stream.write(&self.outbuf)
+            } else {
+                let mut iov: Vec<io::IoSlice<'_>> = Vec::with_capacity(self.out_segments.len().min(63) + 1);
+                iov.extend(self.out_segments.iter().take(63).map(|b| io::IoSlice::new(b)));
+                if self.out_segments.len() <= 63 && !self.outbuf.is_empty() {
+                    iov.push(io::IoSlice::new(&self.outbuf));
+                }
+                self.stream.write_vectored(&iov)
+            };
+            match r {
                 Ok(0) => return Err(EngineError::Closed),
-                Ok(n) => self.outbuf.advance(n),
+                Ok(n) => self.consume_out(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_reset(&e) => return Err(EngineError::Closed),
@@ -317,7 +357,7 @@ impl Engine {
         if drained {
             return Ok(Progress::Drained);
         }
-        if self.close_requested && self.outbuf.is_empty() {
+        if self.close_requested && self.out_len() == 0 {
             // STREAM: the application closed this connection; the session
             // ends (no reconnect, no notification), as in libzmq.
             return Ok(Progress::Drained);
@@ -497,14 +537,14 @@ impl Engine {
     /// side closed the pipe and everything has been written.
     fn output(&mut self, pipes: &mut EnginePipes) -> Result<bool, EngineError> {
         loop {
-            while self.outbuf.len() < OUT_BATCH && !self.out_closed {
+            while self.out_len() < OUT_BATCH && !self.out_closed {
                 match pipes.from_socket.read() {
                     Read::Frame(msg) => self.encode(msg)?,
                     Read::Empty => break,
                     Read::Closed => self.out_closed = true,
                 }
             }
-            if self.outbuf.is_empty() {
+            if self.out_len() == 0 {
                 return Ok(self.out_closed);
             }
             self.write_out()?;
@@ -544,6 +584,17 @@ impl Engine {
         let mut hdr = [0u8; 10];
         let n = encode_header_for(self.format, more, false, data.len() as u64, &mut hdr);
         self.outbuf.extend_from_slice(&hdr[..n]);
+        if data.len() >= LARGE_FRAME && msg.is_shared() {
+            // Large body: no copy. What was encoded before it (header
+            // included) becomes a segment, then the body itself.
+            let head = self.outbuf.split().freeze();
+            self.out_segments_len += head.len();
+            self.out_segments.push_back(head);
+            let body = msg.into_bytes();
+            self.out_segments_len += body.len();
+            self.out_segments.push_back(body);
+            return Ok(());
+        }
         self.outbuf.extend_from_slice(data);
         Ok(())
     }

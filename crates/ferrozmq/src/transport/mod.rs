@@ -33,6 +33,14 @@ impl Stream {
         }
     }
 
+    /// `writev(2)`: many buffers in one system call.
+    pub(crate) fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+
     /// The file descriptor (monitor events report it).
     pub(crate) fn raw_fd(&self) -> i32 {
         use std::os::fd::AsRawFd;
