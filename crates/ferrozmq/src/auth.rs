@@ -90,6 +90,25 @@ fn eq_constant_time(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// A running ZAP handler for one context; stops when dropped.
+///
+/// ```
+/// use ferrozmq::{auth::Authenticator, Context, SocketType};
+/// let ctx = Context::new();
+/// let auth = Authenticator::new(&ctx)?;
+/// auth.plain_user("admin", "secret");
+/// let server = ctx.socket(SocketType::Pull)?;
+/// server.set_option("plain_server", "1")?;
+/// server.bind("tcp://127.0.0.1:*")?;
+/// let client = ctx.socket(SocketType::Push)?;
+/// client.set_option("plain_username", "admin")?;
+/// client.set_option("plain_password", "secret")?;
+/// client.connect(&server.last_endpoint()?)?;
+/// client.send("hello", 0)?;
+/// server.set_rcvtimeo(5000)?;
+/// let m = server.recv_msg(0)?;
+/// assert_eq!(m.gets("User-Id"), Some("admin"));
+/// # Ok::<(), ferrozmq::Error>(())
+/// ```
 pub struct Authenticator {
     policy: Arc<Mutex<Policy>>,
     stop: Arc<AtomicBool>,

@@ -153,6 +153,18 @@ impl std::fmt::Debug for Context {
 }
 
 /// Builds a [`Context`] with non-default settings.
+///
+/// ```
+/// use ferrozmq::{Context, SocketType};
+/// use std::time::Duration;
+/// let ctx = Context::builder()
+///     .io_threads(2)
+///     .busy_poll(Duration::ZERO) // sleep at once, as libzmq does
+///     .build()?;
+/// assert_eq!(ctx.io_threads(), 2);
+/// let _s = ctx.socket(SocketType::Pub)?;
+/// # Ok::<(), ferrozmq::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ContextBuilder {
     io_threads: usize,

@@ -19,6 +19,18 @@ use crate::socket::Socket;
 use std::sync::{Arc, Mutex};
 
 /// A monitor event kind, with libzmq's numeric value.
+///
+/// ```
+/// use ferrozmq::{monitor::EVENT_ALL, Context, EventKind, SocketType};
+/// let ctx = Context::new();
+/// let s = ctx.socket(SocketType::Rep)?;
+/// let events = s.monitor_events(EVENT_ALL)?;
+/// s.bind("tcp://127.0.0.1:*")?;
+/// let e = events.next_event(1000)?;
+/// assert_eq!(e.kind, EventKind::Listening);
+/// assert_eq!(EventKind::from_raw(0x0008), Some(EventKind::Listening));
+/// # Ok::<(), ferrozmq::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum EventKind {
@@ -83,6 +95,18 @@ impl EventKind {
 }
 
 /// One event, decoded.
+///
+/// ```
+/// use ferrozmq::{monitor::EVENT_ALL, Context, EventKind, SocketType};
+/// let ctx = Context::new();
+/// let s = ctx.socket(SocketType::Rep)?;
+/// let events = s.monitor_events(EVENT_ALL)?;
+/// s.bind("tcp://127.0.0.1:*")?;
+/// let e = events.next_event(1000)?;
+/// assert_eq!(e.kind, EventKind::Listening);
+/// assert_eq!(EventKind::from_raw(0x0008), Some(EventKind::Listening));
+/// # Ok::<(), ferrozmq::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
     /// What happened.
@@ -178,6 +202,18 @@ impl MonitorSink {
 }
 
 /// A typed reader of a socket's events (see [`Socket::monitor_events`]).
+///
+/// ```
+/// use ferrozmq::{monitor::EVENT_ALL, Context, EventKind, SocketType};
+/// let ctx = Context::new();
+/// let s = ctx.socket(SocketType::Rep)?;
+/// let events = s.monitor_events(EVENT_ALL)?;
+/// s.bind("tcp://127.0.0.1:*")?;
+/// let e = events.next_event(1000)?;
+/// assert_eq!(e.kind, EventKind::Listening);
+/// assert_eq!(EventKind::from_raw(0x0008), Some(EventKind::Listening));
+/// # Ok::<(), ferrozmq::Error>(())
+/// ```
 pub struct Monitor {
     pair: Socket,
 }

@@ -30,6 +30,19 @@ enum Payload {
 ///
 /// Cheap to clone: inline payloads are copied (they are small), shared
 /// payloads bump a reference count.
+///
+/// ```
+/// use bytes::Bytes;
+/// use ferrozmq::Msg;
+/// let small = Msg::from("hello"); // stored inline, no allocation
+/// assert_eq!(&*small, b"hello");
+/// let big = Bytes::from(vec![0u8; 4096]);
+/// let shared = Msg::from(big.clone()); // zero-copy: shares the buffer
+/// assert_eq!(shared.as_bytes().as_ptr(), big.as_ptr());
+/// let mut part = Msg::from("frame 1");
+/// part.set_more(true);
+/// assert!(part.get_more());
+/// ```
 #[derive(Clone)]
 pub struct Msg {
     payload: Payload,

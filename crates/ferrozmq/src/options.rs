@@ -7,6 +7,13 @@ use crate::error::{Error, Result};
 use bytes::Bytes;
 
 /// How an option's value is encoded on the C ABI.
+///
+/// ```
+/// use ferrozmq::options::{option_by_name, OptionKind};
+/// let (id, kind) = option_by_name("sndhwm").unwrap();
+/// assert_eq!(id, 23); // ZMQ_SNDHWM
+/// assert_eq!(kind, OptionKind::Int);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OptionKind {
     /// `int` (4 bytes, host order); the CLI takes a decimal number.

@@ -18,6 +18,20 @@ enum Target<'a> {
 
 /// One thing to wait for, with the events wanted and, after [`poll`], the
 /// events that happened.
+///
+/// ```
+/// use ferrozmq::{poll, Context, PollItem, SocketType, POLLIN};
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// pull.bind("inproc://poll-item-doc")?;
+/// let push = ctx.socket(SocketType::Push)?;
+/// push.connect("inproc://poll-item-doc")?;
+/// push.send("ready", 0)?;
+/// let mut items = [PollItem::from_socket(&pull, POLLIN)];
+/// assert_eq!(poll(&mut items, 1000)?, 1);
+/// assert!(items[0].is_readable());
+/// # Ok::<(), ferrozmq::Error>(())
+/// ```
 pub struct PollItem<'a> {
     target: Target<'a>,
     events: i16,

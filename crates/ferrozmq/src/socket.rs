@@ -78,6 +78,22 @@ pub(crate) struct SocketCore {
 }
 
 /// A ZeroMQ socket. See the crate docs for the patterns.
+///
+/// ```
+/// use ferrozmq::{Context, SocketType};
+/// let ctx = Context::new();
+/// let rep = ctx.socket(SocketType::Rep)?;
+/// rep.bind("inproc://socket-doc")?;
+/// let req = ctx.socket(SocketType::Req)?;
+/// req.connect("inproc://socket-doc")?;
+/// req.send("ping", 0)?;
+/// assert_eq!(rep.recv_string(0)?.unwrap(), "ping");
+/// rep.send("pong", 0)?;
+/// assert_eq!(&*req.recv_msg(0)?, b"pong");
+/// // Sockets are Send: hand one to another thread.
+/// std::thread::spawn(move || drop(rep)).join().unwrap();
+/// # Ok::<(), ferrozmq::Error>(())
+/// ```
 pub struct Socket {
     core: RefCell<SocketCore>,
 }
@@ -159,10 +175,12 @@ impl SocketCore {
             return Err(Error::EAGAIN);
         }
         let until = deadline(self.options.sndtimeo);
+        // A sender blocked at the HWM busy-polls for room only with small
+        // messages: with large ones the CPU is better left to the threads
+        // moving the bytes.
+        let spin = msg.len() < STREAMING_NO_SPIN_SIZE;
         loop {
-            // A sender blocked at the HWM waits for a reader that is busy
-            // anyway: no busy-polling.
-            self.mailbox.signal.wait(until, false);
+            self.mailbox.signal.wait(until, spin);
             self.check_term()?;
             self.process();
             msg = match self.pattern.send(msg) {

@@ -15,6 +15,20 @@ use bytes::Bytes;
 use std::sync::Arc;
 
 /// Traffic with one peer, as seen by this socket.
+///
+/// ```
+/// use ferrozmq::{Context, SocketType};
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// pull.bind("inproc://peer-stats-doc")?;
+/// let push = ctx.socket(SocketType::Push)?;
+/// push.connect("inproc://peer-stats-doc")?;
+/// push.send("abc", 0)?;
+/// let peer = &push.stats().peers[0];
+/// assert_eq!(peer.endpoint, "inproc://peer-stats-doc");
+/// assert_eq!((peer.msgs_out, peer.bytes_out), (1, 3));
+/// # Ok::<(), ferrozmq::Error>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PeerStats {
     /// Where the peer is: the endpoint this socket connected to, the remote

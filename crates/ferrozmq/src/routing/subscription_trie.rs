@@ -582,6 +582,16 @@ impl fmt::Debug for ByteStr<'_> {
 /// libzmq's `trie_t`: subscribing twice to the same prefix needs two
 /// unsubscribes before the prefix is really gone, and only the first
 /// subscribe / last unsubscribe has to be forwarded upstream.
+///
+/// ```
+/// use ferrozmq::routing::subscription_trie::SubscriptionTrie;
+/// let mut subs = SubscriptionTrie::new();
+/// assert!(subs.add(b"weather."));
+/// assert!(subs.matches(b"weather.paris 21C"));
+/// assert!(!subs.matches(b"news.today"));
+/// assert!(subs.remove(b"weather."));
+/// assert!(subs.is_empty());
+/// ```
 pub struct SubscriptionTrie {
     tree: RadixTree<usize>,
     /// Number of distinct prefixes with a non-zero count.
@@ -731,6 +741,17 @@ const MATCH_INLINE: usize = 16;
 /// count: adding the same `(prefix, pipe)` pair twice stores it once (the
 /// second `add` returns false), and a single [`remove`](Self::remove) undoes
 /// it. `P` is any small copyable pipe identifier (an index or id).
+///
+/// ```
+/// use ferrozmq::routing::subscription_trie::MultiTrie;
+/// let mut fan_out: MultiTrie<u32> = MultiTrie::new();
+/// fan_out.add(b"a", 1);
+/// fan_out.add(b"ab", 2);
+/// let mut to = Vec::new();
+/// fan_out.for_each_match(b"abc", |pipe| to.push(pipe));
+/// to.sort();
+/// assert_eq!(to, [1, 2]);
+/// ```
 pub struct MultiTrie<P> {
     tree: RadixTree<PipeSet<P>>,
 }
