@@ -27,11 +27,11 @@ mod common;
 use common::*;
 use ferrozmq::monitor::{EventKind, Monitor, EVENT_ALL};
 use ferrozmq::{Context, Socket, SocketType, DONTWAIT};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -160,28 +160,8 @@ impl JPeer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start java: {e} (run scripts/setup.sh)"));
         wd.watch_pid(child.id());
-        let stdout = child.stdout.take().unwrap();
-        let mut stderr_pipe = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let e2 = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                e2.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
+        let rx = stdout_lines(&mut child);
+        let stderr = collect_stderr(&mut child);
         JPeer {
             stdin: child.stdin.take(),
             child,

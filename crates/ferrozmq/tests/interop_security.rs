@@ -31,7 +31,7 @@ use ferrozmq::curve::KeyPair;
 use ferrozmq::monitor::{EventKind, EVENT_ALL};
 use ferrozmq::options::ids;
 use ferrozmq::{Context, Error, Event, Monitor, Socket, SocketType, DONTWAIT, SNDMORE};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -102,7 +102,6 @@ impl SecPeer {
             .unwrap_or_else(|e| panic!("cannot start {}: {e} (run scripts/setup.sh)", python()));
         wd.watch_pid(child.id());
         let stdout = child.stdout.take().unwrap();
-        let mut stderr_pipe = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
         let log: Arc<(Mutex<AsyncLog>, Condvar)> = Arc::default();
         let transcript: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -124,17 +123,7 @@ impl SecPeer {
             log2.0.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
             log2.1.notify_all();
         });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let e2 = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                e2.lock().unwrap_or_else(|p| p.into_inner()).push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
+        let stderr = collect_stderr(&mut child);
         let mut p = SecPeer {
             stdin: child.stdin.take(),
             child,
