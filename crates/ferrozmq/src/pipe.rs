@@ -479,7 +479,7 @@ impl PipeReader {
         if !self.in_message {
             self.read += 1;
             self.shared.reader.bytes_read.store(self.bytes_read, Ordering::Relaxed);
-            self.shared.reader.read_count.store(self.read, Ordering::SeqCst);
+            self.shared.reader.read_count.store(self.read, Ordering::Release);
             if self.queue.at_batch_end() || self.read % READER_REPORT_INTERVAL == 0 {
                 fence(Ordering::SeqCst);
                 if self.shared.flags.writer_waiting.load(Ordering::Relaxed)
