@@ -30,8 +30,7 @@ use ferrozmq::{Context, Socket, SocketType, DONTWAIT};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -127,173 +126,32 @@ fn classpath() -> &'static str {
 
 // ------------------------------------------------------------------ the peer
 
-/// A running JeroPeer. Its stdout is read line by line on a thread; every
-/// wait is bounded by the peer's deadline. Dropping it kills the JVM.
-struct JPeer {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-    seen: Vec<String>,
-    name: String,
-    deadline: Instant,
+/// A running JeroPeer: the same line protocol as zmq_peer.py, so it is a
+/// [`common::Peer`] started with `java`. Dropping it kills the JVM.
+type JPeer = Peer;
+
+/// Starts `java JeroPeer ARGS --timeout T`, watched by `wd`; its deadline is
+/// a little earlier than the watchdog's so that a stuck peer is reported as
+/// such.
+fn spawn_jeromq(wd: &Watchdog, args: &[&str]) -> JPeer {
+    let limit = wd.remaining().saturating_sub(Duration::from_secs(2)).max(Duration::from_secs(1));
+    let secs = limit.as_secs().max(1) + 5;
+    let mut cmd = Command::new("java");
+    // Not the crate directory: a JVM cannot start in a deleted cwd.
+    cmd.current_dir(std::env::temp_dir())
+        .args(["-XX:+UseSerialGC", "-Xss512k", "-Xmx256m", "-cp", classpath(), "JeroPeer"])
+        .args(args)
+        .arg("--timeout")
+        .arg(secs.to_string());
+    let name = format!("JeroMQ {}", args.iter().take(3).cloned().collect::<Vec<_>>().join(" "));
+    let p = Peer::from_command(cmd, name, limit);
+    wd.watch_pid(p.pid());
+    p
 }
 
-impl JPeer {
-    /// Starts `java JeroPeer ARGS --timeout T`, watched by `wd`; its deadline
-    /// is a little earlier than the watchdog's so that a stuck peer is
-    /// reported as such.
-    fn spawn(wd: &Watchdog, args: &[&str]) -> JPeer {
-        let cp = classpath();
-        let limit = wd.remaining().saturating_sub(Duration::from_secs(2)).max(Duration::from_secs(1));
-        let secs = limit.as_secs().max(1) + 5;
-        let mut child = Command::new("java")
-            // Not the crate directory: a JVM cannot start in a deleted cwd.
-            .current_dir(std::env::temp_dir())
-            .args(["-XX:+UseSerialGC", "-Xss512k", "-Xmx256m", "-cp", cp, "JeroPeer"])
-            .args(args)
-            .arg("--timeout")
-            .arg(secs.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start java: {e} (run scripts/setup.sh)"));
-        wd.watch_pid(child.id());
-        let rx = stdout_lines(&mut child);
-        let stderr = collect_stderr(&mut child);
-        JPeer {
-            stdin: child.stdin.take(),
-            child,
-            lines: rx,
-            stderr,
-            seen: Vec::new(),
-            name: args.iter().take(3).cloned().collect::<Vec<_>>().join(" "),
-            deadline: Instant::now() + limit,
-        }
-    }
-
-    fn fail(&self, what: &str) -> ! {
-        panic!(
-            "{what}\n  JeroMQ peer `{}`: output so far {:?}; stderr: {}",
-            self.name,
-            self.seen,
-            self.stderr.lock().unwrap().trim()
-        )
-    }
-
-    /// The next output line before the deadline; panics on `FAIL ...`.
-    fn line(&mut self) -> String {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        match self.lines.recv_timeout(left) {
-            Ok(l) => {
-                self.seen.push(l.clone());
-                if l.starts_with("FAIL") {
-                    self.fail(&format!("peer reported: {l}"));
-                }
-                l
-            }
-            Err(RecvTimeoutError::Timeout) => self.fail("peer deadline passed"),
-            Err(RecvTimeoutError::Disconnected) => {
-                let _ = self.child.try_wait();
-                std::thread::sleep(Duration::from_millis(50));
-                self.fail("peer exited (stdout closed)")
-            }
-        }
-    }
-
-    /// Waits for a line starting with `word` and returns the rest of it.
-    /// Ten identical `WAITING` progress lines in a row (10 s without
-    /// progress) fail at once.
-    fn expect(&mut self, word: &str) -> String {
-        let mut stalled = 0;
-        loop {
-            let l = self.line();
-            if l.starts_with("WAITING") && word != "WAITING" {
-                let same = self.seen.len() >= 2 && self.seen[self.seen.len() - 2] == l;
-                stalled = if same { stalled + 1 } else { 0 };
-                if stalled >= 9 {
-                    self.fail(&format!("peer stalled (no progress for 10 s) while waiting for `{word}`: {l}"));
-                }
-                continue;
-            }
-            if l == word {
-                return String::new();
-            }
-            if let Some(rest) = l.strip_prefix(word).and_then(|r| r.strip_prefix(' ')) {
-                return rest.to_string();
-            }
-        }
-    }
-
-    /// Waits for `READY <endpoint>` and returns the endpoint.
-    fn ready(&mut self) -> String {
-        self.expect("READY")
-    }
-
-    /// Sends one command line (interactive roles) and returns the reply.
-    fn cmd(&mut self, line: &str) -> String {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        if let Err(e) = writeln!(stdin, "{line}").and_then(|_| stdin.flush()) {
-            self.fail(&format!("cannot write {line:?} to peer: {e}"));
-        }
-        self.line()
-    }
-
-    fn cmd_ok(&mut self, line: &str) {
-        let r = self.cmd(line);
-        if r != "OK" {
-            self.fail(&format!("command {line:?} answered {r:?}"));
-        }
-    }
-
-    /// Sends a multipart message.
-    fn send(&mut self, frames: &[&[u8]]) {
-        let line = format!("SEND {}", enc_frames(frames));
-        self.cmd_ok(&line);
-    }
-
-    /// Receives a message within `ms`, or None.
-    fn recv(&mut self, ms: u64) -> Option<Vec<Vec<u8>>> {
-        let r = self.cmd(&format!("RECV {ms}"));
-        if r == "TIMEOUT" {
-            return None;
-        }
-        match r.strip_prefix("MSG") {
-            Some(rest) => Some(dec_frames(rest)),
-            None => self.fail(&format!("RECV answered {r:?}")),
-        }
-    }
-
-    /// Waits for the JVM to exit with status 0 (before the deadline).
-    fn wait_success(mut self) {
-        let status = loop {
-            if let Some(st) = self.child.try_wait().expect("try_wait") {
-                break st;
-            }
-            if Instant::now() >= self.deadline {
-                self.fail("peer did not exit before the deadline");
-            }
-            while let Ok(l) = self.lines.try_recv() {
-                self.seen.push(l);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        while let Ok(l) = self.lines.try_recv() {
-            self.seen.push(l);
-        }
-        if !status.success() || self.seen.iter().any(|l| l.starts_with("FAIL")) {
-            self.fail(&format!("peer exited with {status}"));
-        }
-    }
-}
-
-impl Drop for JPeer {
-    fn drop(&mut self) {
-        self.stdin = None;
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The endpoint of a peer's `READY <endpoint>`.
+fn ready_ep(p: &mut JPeer) -> String {
+    p.ready().join(" ")
 }
 
 // ------------------------------------------------------------------- helpers
@@ -308,14 +166,14 @@ fn join(wd: &Watchdog, s: &Socket, ferro_binds: bool, role: &str, extra: &[&str]
         let ep = s.last_endpoint().unwrap();
         let mut args = vec![role, "connect", ep.as_str()];
         args.extend_from_slice(extra);
-        let mut p = JPeer::spawn(wd, &args);
+        let mut p = spawn_jeromq(wd, &args);
         p.ready();
         (p, mon)
     } else {
         let mut args = vec![role, "bind", TCP_ANY];
         args.extend_from_slice(extra);
-        let mut p = JPeer::spawn(wd, &args);
-        let ep = p.ready();
+        let mut p = spawn_jeromq(wd, &args);
+        let ep = ready_ep(&mut p);
         s.connect(&ep).unwrap_or_else(|e| panic!("ferrozmq connect {ep}: {e}"));
         (p, mon)
     }
@@ -717,14 +575,14 @@ fn pub_to_jeromq(ferro_binds: bool) {
             let relay = Relay::new(&publ.last_endpoint().unwrap());
             let mut args = vec!["sub", "connect", relay.addr.as_str()];
             args.extend(subs);
-            let mut p = JPeer::spawn(wd, &args);
+            let mut p = spawn_jeromq(wd, &args);
             p.ready();
             (p, relay)
         } else {
             let mut args = vec!["sub", "bind", TCP_ANY];
             args.extend(subs);
-            let mut p = JPeer::spawn(wd, &args);
-            let relay = Relay::new(&p.ready());
+            let mut p = spawn_jeromq(wd, &args);
+            let relay = Relay::new(&ready_ep(&mut p));
             publ.connect(&relay.addr).unwrap();
             (p, relay)
         };
@@ -805,12 +663,12 @@ fn pub_from_jeromq(ferro_binds: bool) {
         let (mut peer, relay) = if ferro_binds {
             sub.bind(TCP_ANY).unwrap();
             let relay = Relay::new(&sub.last_endpoint().unwrap());
-            let mut p = JPeer::spawn(wd, &["pub", "connect", relay.addr.as_str()]);
+            let mut p = spawn_jeromq(wd, &["pub", "connect", relay.addr.as_str()]);
             p.ready();
             (p, relay)
         } else {
-            let mut p = JPeer::spawn(wd, &["pub", "bind", TCP_ANY]);
-            let relay = Relay::new(&p.ready());
+            let mut p = spawn_jeromq(wd, &["pub", "bind", TCP_ANY]);
+            let relay = Relay::new(&ready_ep(&mut p));
             sub.connect(&relay.addr).unwrap();
             (p, relay)
         };
@@ -912,8 +770,8 @@ fn router_with_jeromq_dealers(ferro_binds: bool) {
         if ferro_binds {
             router.bind(TCP_ANY).unwrap();
             let ep = router.last_endpoint().unwrap();
-            dealers.push(JPeer::spawn(wd, &["dealer", "connect", &ep, "--identity", "x6a65726f2d6431"]));
-            dealers.push(JPeer::spawn(wd, &["dealer", "connect", &ep]));
+            dealers.push(spawn_jeromq(wd, &["dealer", "connect", &ep, "--identity", "x6a65726f2d6431"]));
+            dealers.push(spawn_jeromq(wd, &["dealer", "connect", &ep]));
             for d in &mut dealers {
                 d.ready();
             }
@@ -921,8 +779,8 @@ fn router_with_jeromq_dealers(ferro_binds: bool) {
             for extra in [&["--identity", "x6a65726f2d6431"][..], &[][..]] {
                 let mut args = vec!["dealer", "bind", TCP_ANY];
                 args.extend_from_slice(extra);
-                let mut d = JPeer::spawn(wd, &args);
-                let ep = d.ready();
+                let mut d = spawn_jeromq(wd, &args);
+                let ep = ready_ep(&mut d);
                 router.connect(&ep).unwrap();
                 dealers.push(d);
             }
@@ -984,12 +842,12 @@ fn dealers_with_jeromq_router(ferro_binds: bool) {
                 d.bind(TCP_ANY).unwrap();
                 eps.push(d.last_endpoint().unwrap());
             }
-            let mut p = JPeer::spawn(wd, &["router", "connect", &eps.join(",")]);
+            let mut p = spawn_jeromq(wd, &["router", "connect", &eps.join(",")]);
             p.ready();
             p
         } else {
-            let mut p = JPeer::spawn(wd, &["router", "bind", TCP_ANY]);
-            let ep = p.ready();
+            let mut p = spawn_jeromq(wd, &["router", "bind", TCP_ANY]);
+            let ep = ready_ep(&mut p);
             for d in &dealers {
                 d.connect(&ep).unwrap();
             }
@@ -1068,7 +926,7 @@ fn wire_jeromq_speaks_zmtp_2_0() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let ep = format!("tcp://{}", l.local_addr().unwrap());
         // PUSH with identity "jero", 13 messages (every shape of the stream).
-        let mut peer = JPeer::spawn(wd, &["push", "connect", &ep, "13", "--identity", "x6a65726f"]);
+        let mut peer = spawn_jeromq(wd, &["push", "connect", &ep, "13", "--identity", "x6a65726f"]);
         peer.ready();
         let (mut s, _) = l.accept().unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -1130,7 +988,7 @@ fn wire_ferrozmq_downgrades(ferro_binds: bool) {
             let mon = pull.monitor_events(EVENT_ALL).unwrap();
             pull.bind(TCP_ANY).unwrap();
             let relay = Relay::new(&pull.last_endpoint().unwrap());
-            let mut peer = JPeer::spawn(wd, &["push", "connect", &relay.addr, "13", "--identity", "x6a65726f"]);
+            let mut peer = spawn_jeromq(wd, &["push", "connect", &relay.addr, "13", "--identity", "x6a65726f"]);
             peer.ready();
             recv_stream(&pull, 13, &name);
             peer.expect("DONE");
@@ -1150,8 +1008,8 @@ fn wire_ferrozmq_downgrades(ferro_binds: bool) {
             push.set_routing_id(b"fz").unwrap();
             push.set_sndtimeo(IO_TIMEOUT_MS).unwrap();
             let mon = push.monitor_events(EVENT_ALL).unwrap();
-            let mut peer = JPeer::spawn(wd, &["pull", "bind", TCP_ANY, "13"]);
-            let relay = Relay::new(&peer.ready());
+            let mut peer = spawn_jeromq(wd, &["pull", "bind", TCP_ANY, "13"]);
+            let relay = Relay::new(&ready_ep(&mut peer));
             push.connect(&relay.addr).unwrap();
             send_stream(&push, 13);
             peer.expect("OK");

@@ -143,17 +143,23 @@ impl Peer {
     pub fn spawn(args: &[&str], limit: Duration) -> Peer {
         require_pyzmq();
         let secs = limit.as_secs().max(1) + 5;
-        let mut child = Command::new(python())
-            .arg("-u")
-            .arg(peer_script())
-            .args(args)
-            .arg("--timeout")
-            .arg(secs.to_string())
+        let mut cmd = Command::new(python());
+        cmd.arg("-u").arg(peer_script()).args(args).arg("--timeout").arg(secs.to_string());
+        let name = args.iter().take(2).cloned().collect::<Vec<_>>().join(" ");
+        Peer::from_command(cmd, name, limit)
+    }
+
+    /// Starts any program that speaks the peer line protocol (READY, SEND,
+    /// RECV, ... on stdin/stdout: zmq_peer.py, the JeroMQ peer), with its
+    /// output collected and every wait bounded by `limit`.
+    pub fn from_command(mut cmd: Command, name: String, limit: Duration) -> Peer {
+        let program = cmd.get_program().to_string_lossy().into_owned();
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e} (run scripts/setup.sh)", python()));
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e} (run scripts/setup.sh)"));
         let rx = stdout_lines(&mut child);
         let stderr = collect_stderr(&mut child);
         Peer {
@@ -162,7 +168,7 @@ impl Peer {
             lines: rx,
             stderr,
             seen: Vec::new(),
-            name: args.iter().take(2).cloned().collect::<Vec<_>>().join(" "),
+            name,
             deadline: Instant::now() + limit,
         }
     }
