@@ -29,6 +29,67 @@ use std::time::{Duration, Instant};
 /// Streaming frames at least this large do not busy-poll (see `recv`).
 const STREAMING_NO_SPIN_SIZE: usize = 16 * 1024;
 
+/// Typed setters and getters, generated in the style of the `zmq` crate:
+/// `set_x(bool)` (write-only flags), `set_x(bool)` / `is_x()`, `set_x(i32)` / `get_x()`, `set_x(&str)` /
+/// `get_x()`, `set_x(&[u8])`. Each goes through the same validation as the
+/// by-name and by-number forms.
+macro_rules! typed_options {
+    (
+        flag { $( $(#[$fm:meta])* $fset:ident, $fid:ident; )* }
+        bool { $( $(#[$bm:meta])* $bset:ident, $bget:ident, $bid:ident; )* }
+        int { $( $(#[$im:meta])* $iset:ident, $iget:ident, $iid:ident; )* }
+        text { $( $(#[$tm:meta])* $tset:ident, $tget:ident, $tid:ident; )* }
+        bytes { $( $(#[$ym:meta])* $yset:ident, $yid:ident; )* }
+    ) => {
+        $(
+            $(#[$fm])*
+            #[doc = ""]
+            #[doc = "Write-only, as in libzmq."]
+            pub fn $fset(&self, v: bool) -> Result<()> {
+                self.set_int(ids::$fid, v as i32)
+            }
+        )*
+        $(
+            $(#[$bm])*
+            pub fn $bset(&self, v: bool) -> Result<()> {
+                self.set_int(ids::$bid, v as i32)
+            }
+            #[doc = concat!("See [`Socket::", stringify!($bset), "`].")]
+            pub fn $bget(&self) -> Result<bool> {
+                Ok(self.get_int(ids::$bid)? != 0)
+            }
+        )*
+        $(
+            $(#[$im])*
+            pub fn $iset(&self, v: i32) -> Result<()> {
+                self.set_int(ids::$iid, v)
+            }
+            #[doc = concat!("See [`Socket::", stringify!($iset), "`].")]
+            pub fn $iget(&self) -> Result<i32> {
+                self.get_int(ids::$iid)
+            }
+        )*
+        $(
+            $(#[$tm])*
+            pub fn $tset(&self, v: &str) -> Result<()> {
+                self.set_option_raw(ids::$tid, v.as_bytes())
+            }
+            #[doc = concat!("See [`Socket::", stringify!($tset), "`].")]
+            pub fn $tget(&self) -> Result<String> {
+                let raw = self.get_option_raw(ids::$tid)?;
+                let raw = raw.strip_suffix(&[0u8]).unwrap_or(&raw);
+                Ok(String::from_utf8_lossy(raw).into_owned())
+            }
+        )*
+        $(
+            $(#[$ym])*
+            pub fn $yset(&self, v: &[u8]) -> Result<()> {
+                self.set_option_raw(ids::$yid, v)
+            }
+        )*
+    };
+}
+
 /// `send`/`recv` flag: do not block (`ZMQ_DONTWAIT`).
 pub const DONTWAIT: i32 = 1;
 /// `send` flag: more frames of this message follow (`ZMQ_SNDMORE`).
@@ -742,6 +803,104 @@ impl Socket {
     /// `ZMQ_XPUB_VERBOSE`: pass every subscription to the application.
     pub fn set_xpub_verbose(&self, v: bool) -> Result<()> {
         self.set_int(ids::XPUB_VERBOSE, v as i32)
+    }
+
+    typed_options! {
+        flag {
+            /// `ZMQ_ROUTER_MANDATORY`: an unroutable message fails with `EHOSTUNREACH` instead of being dropped.
+            set_router_mandatory, ROUTER_MANDATORY;
+            /// `ZMQ_ROUTER_HANDOVER`: a new connection with a known routing id takes it over.
+            set_router_handover, ROUTER_HANDOVER;
+            /// `ZMQ_PROBE_ROUTER`: send an empty message to a ROUTER when connecting.
+            set_probe_router, PROBE_ROUTER;
+            /// `ZMQ_REQ_CORRELATE`: REQ matches replies to requests by id.
+            set_req_correlate, REQ_CORRELATE;
+            /// `ZMQ_REQ_RELAXED`: REQ may send again before a reply arrived.
+            set_req_relaxed, REQ_RELAXED;
+            /// `ZMQ_XPUB_NODROP`: an XPUB/PUB at the HWM fails with `EAGAIN` instead of dropping.
+            set_xpub_nodrop, XPUB_NODROP;
+            /// `ZMQ_XPUB_VERBOSER`: pass on every subscribe and unsubscribe.
+            set_xpub_verboser, XPUB_VERBOSER;
+        }
+        bool {
+            /// `ZMQ_CONFLATE`: keep only the newest message per peer.
+            set_conflate, is_conflate, CONFLATE;
+            /// `ZMQ_PLAIN_SERVER`: this socket is a PLAIN server.
+            set_plain_server, is_plain_server, PLAIN_SERVER;
+            /// `ZMQ_CURVE_SERVER`: this socket is a CURVE server.
+            set_curve_server, is_curve_server, CURVE_SERVER;
+        }
+        int {
+            /// `ZMQ_BACKLOG`: the listen queue of tcp and ipc listeners.
+            set_backlog, get_backlog, BACKLOG;
+            /// `ZMQ_SNDBUF`: the kernel send buffer size (0 = the OS default).
+            set_sndbuf, get_sndbuf, SNDBUF;
+            /// `ZMQ_RCVBUF`: the kernel receive buffer size (0 = the OS default).
+            set_rcvbuf, get_rcvbuf, RCVBUF;
+            /// `ZMQ_TCP_KEEPALIVE`: -1 OS default, 0 off, 1 on.
+            set_tcp_keepalive, get_tcp_keepalive, TCP_KEEPALIVE;
+            /// `ZMQ_TCP_KEEPALIVE_CNT`.
+            set_tcp_keepalive_cnt, get_tcp_keepalive_cnt, TCP_KEEPALIVE_CNT;
+            /// `ZMQ_TCP_KEEPALIVE_IDLE` in seconds.
+            set_tcp_keepalive_idle, get_tcp_keepalive_idle, TCP_KEEPALIVE_IDLE;
+            /// `ZMQ_TCP_KEEPALIVE_INTVL` in seconds.
+            set_tcp_keepalive_intvl, get_tcp_keepalive_intvl, TCP_KEEPALIVE_INTVL;
+            /// `ZMQ_TOS`: the IP type-of-service byte.
+            set_tos, get_tos, TOS;
+            /// `ZMQ_HANDSHAKE_IVL` in ms (0 = no limit).
+            set_handshake_ivl, get_handshake_ivl, HANDSHAKE_IVL;
+            /// `ZMQ_HEARTBEAT_IVL` in ms (0 = no heartbeats).
+            set_heartbeat_ivl, get_heartbeat_ivl, HEARTBEAT_IVL;
+            /// `ZMQ_HEARTBEAT_TTL` in ms, announced to the peer.
+            set_heartbeat_ttl, get_heartbeat_ttl, HEARTBEAT_TTL;
+            /// `ZMQ_HEARTBEAT_TIMEOUT` in ms (-1 = the interval).
+            set_heartbeat_timeout, get_heartbeat_timeout, HEARTBEAT_TIMEOUT;
+        }
+        text {
+            /// `ZMQ_PLAIN_USERNAME`.
+            set_plain_username, get_plain_username, PLAIN_USERNAME;
+            /// `ZMQ_PLAIN_PASSWORD`.
+            set_plain_password, get_plain_password, PLAIN_PASSWORD;
+            /// `ZMQ_ZAP_DOMAIN`: the domain sent to the ZAP handler (a non-empty one enables ZAP for NULL).
+            set_zap_domain, get_zap_domain, ZAP_DOMAIN;
+        }
+        bytes {
+            /// `ZMQ_CURVE_PUBLICKEY`: 32 raw bytes or 40 Z85 characters.
+            set_curve_publickey, CURVE_PUBLICKEY;
+            /// `ZMQ_CURVE_SECRETKEY`: 32 raw bytes or 40 Z85 characters.
+            set_curve_secretkey, CURVE_SECRETKEY;
+            /// `ZMQ_CURVE_SERVERKEY`: the server's public key, 32 raw bytes or 40 Z85 characters.
+            set_curve_serverkey, CURVE_SERVERKEY;
+            /// `ZMQ_CONNECT_ROUTING_ID`: the routing id a ROUTER gives the peer of the next `connect`.
+            set_connect_routing_id, CONNECT_ROUTING_ID;
+            /// `ZMQ_XPUB_WELCOME_MSG`: sent by an XPUB to every new subscriber.
+            set_xpub_welcome_msg, XPUB_WELCOME_MSG;
+        }
+    }
+
+    /// `ZMQ_RCVTIMEO` in ms (-1 = forever).
+    pub fn get_rcvtimeo(&self) -> Result<i32> {
+        self.get_int(ids::RCVTIMEO)
+    }
+    /// `ZMQ_SNDTIMEO` in ms (-1 = forever).
+    pub fn get_sndtimeo(&self) -> Result<i32> {
+        self.get_int(ids::SNDTIMEO)
+    }
+    /// `ZMQ_RECONNECT_IVL` in ms.
+    pub fn get_reconnect_ivl(&self) -> Result<i32> {
+        self.get_int(ids::RECONNECT_IVL)
+    }
+    /// `ZMQ_RECONNECT_IVL_MAX` in ms (0 = no backoff).
+    pub fn get_reconnect_ivl_max(&self) -> Result<i32> {
+        self.get_int(ids::RECONNECT_IVL_MAX)
+    }
+    /// `ZMQ_IMMEDIATE`.
+    pub fn is_immediate(&self) -> Result<bool> {
+        Ok(self.get_int(ids::IMMEDIATE)? != 0)
+    }
+    /// `ZMQ_IPV6`.
+    pub fn is_ipv6(&self) -> Result<bool> {
+        Ok(self.get_int(ids::IPV6)? != 0)
     }
 
     /// This socket's statistics now: messages and bytes in and out per peer
