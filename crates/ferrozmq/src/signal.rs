@@ -21,6 +21,43 @@ pub(crate) trait Notify: Send + Sync {
 /// `Signal::spin`).
 const SPIN_FIRST_LOOK: Duration = Duration::from_micros(2);
 
+/// Backs busy-polling off when it keeps failing: a thread whose windows
+/// keep running out (it goes to sleep anyway) only steals CPU from the
+/// threads doing the work, most of all when there are more busy threads than
+/// cores. After two failures in a row the next 2, 4, ... 64 waits skip the
+/// busy-poll; one success restores it. Request-reply exchanges, whose
+/// replies come within the window, keep it.
+#[derive(Debug, Default)]
+pub(crate) struct SpinBackoff {
+    fails: std::cell::Cell<u32>,
+    skip: std::cell::Cell<u32>,
+}
+
+impl SpinBackoff {
+    /// True if this wait should busy-poll.
+    pub(crate) fn should_spin(&self) -> bool {
+        let skip = self.skip.get();
+        if skip > 0 {
+            self.skip.set(skip - 1);
+            return false;
+        }
+        true
+    }
+
+    /// Records how a busy-poll ended.
+    pub(crate) fn record(&self, found_work: bool) {
+        if found_work {
+            self.fails.set(0);
+            return;
+        }
+        let fails = self.fails.get().saturating_add(1);
+        self.fails.set(fails);
+        if fails >= 2 {
+            self.skip.set(1u32 << fails.min(6));
+        }
+    }
+}
+
 /// A socket's wake-up channel.
 ///
 /// The eventfd is written only when someone can be waiting on it: the owner
@@ -40,6 +77,9 @@ pub(crate) struct Signal {
     fd: EventFd,
     /// Busy-poll window before sleeping (zero: sleep at once).
     busy_poll: Duration,
+    /// Only the socket's owner waits, one thread at a time (the socket is
+    /// not `Sync`); the lock is never contended.
+    backoff: std::sync::Mutex<SpinBackoff>,
 }
 
 impl Signal {
@@ -51,6 +91,7 @@ impl Signal {
             written: AtomicBool::new(false),
             fd: EventFd::new()?,
             busy_poll,
+            backoff: std::sync::Mutex::new(SpinBackoff::default()),
         })
     }
 
@@ -90,8 +131,15 @@ impl Signal {
                 ms.min(i32::MAX as u128) as i32
             }
         };
-        if spin && !self.busy_poll.is_zero() && self.spin(deadline) {
-            return true;
+        if spin && !self.busy_poll.is_zero() {
+            let backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
+            if backoff.should_spin() {
+                let found = self.spin(deadline);
+                backoff.record(found);
+                if found {
+                    return true;
+                }
+            }
         }
         // Dekker with `notify`: we publish "sleeping" and then look at
         // `pending`; a notifier publishes `pending` and then looks at

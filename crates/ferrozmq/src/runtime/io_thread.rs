@@ -118,6 +118,9 @@ struct EventLoop {
     /// for this long before sleeping (see `ContextBuilder::busy_poll`).
     busy_poll: Duration,
     last_work: Instant,
+    /// The loop is in a busy-poll window (see `run`).
+    spinning: bool,
+    backoff: crate::signal::SpinBackoff,
 }
 
 impl EventLoop {
@@ -132,6 +135,8 @@ impl EventLoop {
             stopping: false,
             busy_poll,
             last_work: Instant::now(),
+            spinning: false,
+            backoff: crate::signal::SpinBackoff::default(),
         }
     }
 
@@ -147,14 +152,21 @@ impl EventLoop {
             } else {
                 self.timers.peek().map(|Reverse((t, _))| t.saturating_duration_since(Instant::now()))
             };
-            if timeout != Some(Duration::ZERO)
-                && !self.busy_poll.is_zero()
-                && self.last_work.elapsed() < self.busy_poll
-            {
-                // Recently busy: look again without blocking (and without
-                // telling posters we sleep, so they skip the waker).
-                std::thread::yield_now();
-                timeout = Some(Duration::ZERO);
+            if timeout != Some(Duration::ZERO) && !self.busy_poll.is_zero() {
+                if self.last_work.elapsed() < self.busy_poll {
+                    if self.spinning || self.backoff.should_spin() {
+                        // Recently busy: look again without blocking (and
+                        // without telling posters we sleep, so they skip the
+                        // waker).
+                        self.spinning = true;
+                        std::thread::yield_now();
+                        timeout = Some(Duration::ZERO);
+                    }
+                } else if self.spinning {
+                    // The window ran out with nothing to do.
+                    self.spinning = false;
+                    self.backoff.record(false);
+                }
             }
             if timeout != Some(Duration::ZERO) {
                 // About to block: say so, then look at the queue once more
@@ -200,6 +212,10 @@ impl EventLoop {
             }
             if !events.is_empty() || !commands.is_empty() || !self.runnable.is_empty() {
                 self.last_work = Instant::now();
+                if self.spinning {
+                    self.spinning = false;
+                    self.backoff.record(true);
+                }
             }
             for cmd in commands.drain(..) {
                 self.command(cmd);
