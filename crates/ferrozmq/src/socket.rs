@@ -742,69 +742,11 @@ impl Socket {
         self.set_option_raw(ids::UNSUBSCRIBE, prefix)
     }
 
-    /// `ZMQ_SNDHWM`: outbound queue limit per peer, in messages (0 = none).
-    pub fn set_sndhwm(&self, v: i32) -> Result<()> {
-        self.set_int(ids::SNDHWM, v)
-    }
-    /// See [`Socket::set_sndhwm`].
-    pub fn get_sndhwm(&self) -> Result<i32> {
-        self.get_int(ids::SNDHWM)
-    }
-    /// `ZMQ_RCVHWM`: inbound queue limit per peer, in messages (0 = none).
-    pub fn set_rcvhwm(&self, v: i32) -> Result<()> {
-        self.set_int(ids::RCVHWM, v)
-    }
-    /// See [`Socket::set_rcvhwm`].
-    pub fn get_rcvhwm(&self) -> Result<i32> {
-        self.get_int(ids::RCVHWM)
-    }
-    /// `ZMQ_LINGER` in ms: how long close waits to deliver queued messages
-    /// (-1 = until delivered, the default; 0 = drop them).
-    pub fn set_linger(&self, v: i32) -> Result<()> {
-        self.set_int(ids::LINGER, v)
-    }
-    /// See [`Socket::set_linger`].
-    pub fn get_linger(&self) -> Result<i32> {
-        self.get_int(ids::LINGER)
-    }
-    /// `ZMQ_RCVTIMEO` in ms (-1 = block forever).
-    pub fn set_rcvtimeo(&self, v: i32) -> Result<()> {
-        self.set_int(ids::RCVTIMEO, v)
-    }
-    /// `ZMQ_SNDTIMEO` in ms (-1 = block forever).
-    pub fn set_sndtimeo(&self, v: i32) -> Result<()> {
-        self.set_int(ids::SNDTIMEO, v)
-    }
-    /// `ZMQ_ROUTING_ID` (1..=255 bytes, not starting with 0).
-    pub fn set_routing_id(&self, id: &[u8]) -> Result<()> {
-        self.set_option_raw(ids::ROUTING_ID, id)
-    }
-    /// `ZMQ_IMMEDIATE`: queue only to completed connections.
-    pub fn set_immediate(&self, v: bool) -> Result<()> {
-        self.set_int(ids::IMMEDIATE, v as i32)
-    }
-    /// `ZMQ_RECONNECT_IVL` in ms (-1 = never reconnect).
-    pub fn set_reconnect_ivl(&self, v: i32) -> Result<()> {
-        self.set_int(ids::RECONNECT_IVL, v)
-    }
-    /// `ZMQ_RECONNECT_IVL_MAX` in ms (0 = no exponential backoff).
-    pub fn set_reconnect_ivl_max(&self, v: i32) -> Result<()> {
-        self.set_int(ids::RECONNECT_IVL_MAX, v)
-    }
     /// `ZMQ_MAXMSGSIZE` in bytes (-1 = unlimited): larger inbound frames
     /// drop the connection.
     pub fn set_maxmsgsize(&self, v: i64) -> Result<()> {
         self.set_option_raw(ids::MAXMSGSIZE, &v.to_ne_bytes())
     }
-    /// `ZMQ_IPV6`: allow IPv6 addresses.
-    pub fn set_ipv6(&self, v: bool) -> Result<()> {
-        self.set_int(ids::IPV6, v as i32)
-    }
-    /// `ZMQ_XPUB_VERBOSE`: pass every subscription to the application.
-    pub fn set_xpub_verbose(&self, v: bool) -> Result<()> {
-        self.set_int(ids::XPUB_VERBOSE, v as i32)
-    }
-
     typed_options! {
         flag {
             /// `ZMQ_ROUTER_MANDATORY`: an unroutable message fails with `EHOSTUNREACH` instead of being dropped.
@@ -821,8 +763,14 @@ impl Socket {
             set_xpub_nodrop, XPUB_NODROP;
             /// `ZMQ_XPUB_VERBOSER`: pass on every subscribe and unsubscribe.
             set_xpub_verboser, XPUB_VERBOSER;
+            /// `ZMQ_XPUB_VERBOSE`: pass every subscription to the application.
+            set_xpub_verbose, XPUB_VERBOSE;
         }
         bool {
+            /// `ZMQ_IMMEDIATE`: queue only to completed connections.
+            set_immediate, is_immediate, IMMEDIATE;
+            /// `ZMQ_IPV6`: allow IPv6 addresses.
+            set_ipv6, is_ipv6, IPV6;
             /// `ZMQ_CONFLATE`: keep only the newest message per peer.
             set_conflate, is_conflate, CONFLATE;
             /// `ZMQ_PLAIN_SERVER`: this socket is a PLAIN server.
@@ -831,6 +779,21 @@ impl Socket {
             set_curve_server, is_curve_server, CURVE_SERVER;
         }
         int {
+            /// `ZMQ_SNDHWM`: outbound queue limit per peer, in messages (0 = none).
+            set_sndhwm, get_sndhwm, SNDHWM;
+            /// `ZMQ_RCVHWM`: inbound queue limit per peer, in messages (0 = none).
+            set_rcvhwm, get_rcvhwm, RCVHWM;
+            /// `ZMQ_LINGER` in ms: how long close waits to deliver queued messages
+            /// (-1 = until delivered, the default; 0 = drop them).
+            set_linger, get_linger, LINGER;
+            /// `ZMQ_RCVTIMEO` in ms (-1 = block forever).
+            set_rcvtimeo, get_rcvtimeo, RCVTIMEO;
+            /// `ZMQ_SNDTIMEO` in ms (-1 = block forever).
+            set_sndtimeo, get_sndtimeo, SNDTIMEO;
+            /// `ZMQ_RECONNECT_IVL` in ms (-1 = never reconnect).
+            set_reconnect_ivl, get_reconnect_ivl, RECONNECT_IVL;
+            /// `ZMQ_RECONNECT_IVL_MAX` in ms (0 = no exponential backoff).
+            set_reconnect_ivl_max, get_reconnect_ivl_max, RECONNECT_IVL_MAX;
             /// `ZMQ_BACKLOG`: the listen queue of tcp and ipc listeners.
             set_backlog, get_backlog, BACKLOG;
             /// `ZMQ_SNDBUF`: the kernel send buffer size (0 = the OS default).
@@ -865,6 +828,8 @@ impl Socket {
             set_zap_domain, get_zap_domain, ZAP_DOMAIN;
         }
         bytes {
+            /// `ZMQ_ROUTING_ID` (1..=255 bytes, not starting with 0).
+            set_routing_id, ROUTING_ID;
             /// `ZMQ_CURVE_PUBLICKEY`: 32 raw bytes or 40 Z85 characters.
             set_curve_publickey, CURVE_PUBLICKEY;
             /// `ZMQ_CURVE_SECRETKEY`: 32 raw bytes or 40 Z85 characters.
@@ -876,31 +841,6 @@ impl Socket {
             /// `ZMQ_XPUB_WELCOME_MSG`: sent by an XPUB to every new subscriber.
             set_xpub_welcome_msg, XPUB_WELCOME_MSG;
         }
-    }
-
-    /// `ZMQ_RCVTIMEO` in ms (-1 = forever).
-    pub fn get_rcvtimeo(&self) -> Result<i32> {
-        self.get_int(ids::RCVTIMEO)
-    }
-    /// `ZMQ_SNDTIMEO` in ms (-1 = forever).
-    pub fn get_sndtimeo(&self) -> Result<i32> {
-        self.get_int(ids::SNDTIMEO)
-    }
-    /// `ZMQ_RECONNECT_IVL` in ms.
-    pub fn get_reconnect_ivl(&self) -> Result<i32> {
-        self.get_int(ids::RECONNECT_IVL)
-    }
-    /// `ZMQ_RECONNECT_IVL_MAX` in ms (0 = no backoff).
-    pub fn get_reconnect_ivl_max(&self) -> Result<i32> {
-        self.get_int(ids::RECONNECT_IVL_MAX)
-    }
-    /// `ZMQ_IMMEDIATE`.
-    pub fn is_immediate(&self) -> Result<bool> {
-        Ok(self.get_int(ids::IMMEDIATE)? != 0)
-    }
-    /// `ZMQ_IPV6`.
-    pub fn is_ipv6(&self) -> Result<bool> {
-        Ok(self.get_int(ids::IPV6)? != 0)
     }
 
     /// This socket's statistics now: messages and bytes in and out per peer
