@@ -170,7 +170,6 @@ pub(crate) fn pipe(
             shared: shared.clone(),
             queue: producer,
             staging: Vec::new(),
-            committed: 0,
             written: 0,
             bytes: 0,
             complete_bytes: 0,
@@ -198,8 +197,6 @@ pub(crate) struct PipeWriter {
     queue: Producer,
     /// The frames of the message being written, until its last frame.
     staging: Vec<Msg>,
-    /// Slots of `queue` already committed (visible to the reader).
-    committed: u64,
     /// Whole messages written.
     written: u64,
     /// Bytes of every frame written, and of the complete messages among them.
@@ -291,7 +288,7 @@ impl PipeWriter {
     /// Returns false if the reader has gone away (the peer disconnected).
     pub(crate) fn flush(&mut self) -> bool {
         let conflate = self.shared.conflate.load(Ordering::Relaxed);
-        let pending = self.queue.written() != self.committed || (conflate && !self.in_message && !self.staging.is_empty());
+        let pending = self.queue.has_uncommitted() || (conflate && !self.in_message && !self.staging.is_empty());
         if !pending {
             return !self.closed && !self.shared.flags.reader_closed.load(Ordering::Relaxed);
         }
@@ -299,7 +296,6 @@ impl PipeWriter {
             // Nobody will read: what was written is dropped with the queue.
             self.staging.clear();
             self.queue.commit();
-            self.committed = self.queue.written();
             return false;
         }
         if conflate && !self.in_message && !self.staging.is_empty() {
@@ -309,7 +305,6 @@ impl PipeWriter {
             self.shared.slow().conflated = Some(newest);
         }
         self.queue.commit();
-        self.committed = self.queue.written();
         self.shared.writer.published_msgs.store(self.written, Ordering::Relaxed);
         self.shared.writer.published_bytes.store(self.complete_bytes, Ordering::Relaxed);
         // Dekker with the reader's `reader_waiting` (the commit above is

@@ -96,32 +96,23 @@ impl Drop for Shared {
             drop(unsafe { Box::from_raw(spare) });
         }
         while !chunk.is_null() {
-            if read < written {
-                if index == CHUNK {
-                    // SAFETY: `chunk` is a live chunk we own now (both ends
-                    // gone); its `next` was set before any slot in it was
-                    // written, and slots up to `written` were written.
-                    let next = unsafe { (*chunk).next.load(Ordering::Acquire) };
-                    // SAFETY: allocated by `Chunk::new` via `Box::into_raw`,
-                    // freed once: we move past it and never return.
-                    drop(unsafe { Box::from_raw(chunk) });
-                    chunk = next;
-                    index = 0;
-                    continue;
-                }
+            // Drop the values still live in this chunk, then the chunk.
+            while read < written && index < CHUNK {
                 // SAFETY: slot `read` was written by the producer and not
-                // moved out by the consumer (it stopped before it).
+                // moved out by the consumer (it stopped before it); both
+                // ends are gone, so nothing else touches it.
                 unsafe { (*(*chunk).slots[index].get()).assume_init_drop() };
                 index += 1;
                 read += 1;
-            } else {
-                // SAFETY: as above; the remaining chunks hold no live value.
-                let next = unsafe { (*chunk).next.load(Ordering::Acquire) };
-                // SAFETY: as above.
-                drop(unsafe { Box::from_raw(chunk) });
-                chunk = next;
-                index = 0;
             }
+            // SAFETY: `chunk` is live and owned by us now; its `next` was set
+            // before any slot after it was written.
+            let next = unsafe { (*chunk).next.load(Ordering::Acquire) };
+            // SAFETY: allocated by `Chunk::new` via `Box::into_raw`, freed
+            // once: the walk moves past it and never returns.
+            drop(unsafe { Box::from_raw(chunk) });
+            chunk = next;
+            index = 0;
         }
     }
 }
@@ -137,7 +128,7 @@ pub(crate) fn queue() -> (Producer, Consumer) {
         spare: AtomicPtr::new(ptr::null_mut()),
     });
     (
-        Producer { shared: shared.clone(), tail: first, index: 0, written: 0 },
+        Producer { shared: shared.clone(), tail: first, index: 0, written: 0, committed: 0 },
         Consumer { shared, head: first, index: 0, read: 0, visible: 0 },
     )
 }
@@ -148,6 +139,8 @@ pub(crate) struct Producer {
     tail: *mut Chunk,
     index: usize,
     written: u64,
+    /// `written` as of the last commit.
+    committed: u64,
 }
 
 // SAFETY: the producer's chunk pointer is only used by whichever thread owns
@@ -182,15 +175,16 @@ impl Producer {
         self.written += 1;
     }
 
-    /// Slots written so far.
+    /// True if slots were written since the last commit.
     #[inline]
-    pub(crate) fn written(&self) -> u64 {
-        self.written
+    pub(crate) fn has_uncommitted(&self) -> bool {
+        self.written != self.committed
     }
 
     /// Makes every slot written so far visible.
     #[inline]
     pub(crate) fn commit(&mut self) {
+        self.committed = self.written;
         self.shared.committed.store(self.written, Ordering::SeqCst);
     }
 }

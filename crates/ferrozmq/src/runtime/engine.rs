@@ -215,7 +215,6 @@ impl Engine {
         self.handshake.is_some()
     }
 
-    /// Reads once into `inbuf`. Ok(false) = would block.
     /// Bytes still missing from the frame at the front of the input (0 if
     /// unknown: handshake, raw mode, or no complete header yet).
     fn frame_remainder(&self) -> usize {
@@ -228,20 +227,19 @@ impl Engine {
         }
     }
 
+    /// Reads once into `inbuf`. Ok(false) = would block.
     fn read_once(&mut self) -> Result<bool, EngineError> {
         // Read into the input buffer itself. A frame the decoder is waiting
         // for may be larger than a chunk: then ask for all of it at once.
         // Reads start small (an idle connection keeps a small buffer) and
         // double while they come back full, up to a chunk.
         let want = self.read_size.max(self.frame_remainder().min(MAX_SINGLE_READ));
-        let read = crate::sys::read_into(self.stream.raw_fd(), &mut self.inbuf, want);
-        match read {
-            Ok(n) if n == want => self.read_size = (self.read_size * 2).min(READ_CHUNK),
-            _ => {}
-        }
-        match read {
+        match crate::sys::read_into(self.stream.raw_fd(), &mut self.inbuf, want) {
             Ok(0) => Err(EngineError::Closed),
-            Ok(_) => {
+            Ok(n) => {
+                if n == want {
+                    self.read_size = (self.read_size * 2).min(READ_CHUNK);
+                }
                 self.last_rx = std::time::Instant::now();
                 Ok(true)
             }
