@@ -112,6 +112,9 @@ def message(i):
     head = struct.pack(">Q", i)
     if i % 10000 == 5000:
         return [head, pat(i, 1 << 20)]
+    if i % 1000 == 500:
+        # Large frames (ferrozmq reads these into their own pooled buffers).
+        return [head, pat(i, 16383 + i % 70000), pat(i + 1, 16384), pat(i + 2, 65536), b""]
     r = i % 13
     if r == 0:
         return [head]

@@ -91,13 +91,10 @@ pub(crate) fn wait_readable(fd: RawFd, timeout_ms: i32) -> bool {
 
 /// `read(2)` straight into the spare capacity of `buf` (at most `max`
 /// bytes), which then grows by what was read: received bytes land where the
-/// frame decoder slices them, with no intermediate copy. Returns the count,
-/// 0 at end of stream.
-pub(crate) fn read_into(fd: RawFd, buf: &mut bytes::BytesMut, max: usize) -> io::Result<usize> {
-    use bytes::BufMut;
-    if buf.capacity() - buf.len() < max {
-        buf.reserve(max);
-    }
+/// frame decoder slices them, or in a large frame's own body, with no
+/// intermediate copy. The caller reserves the room first. Returns the
+/// count, 0 at end of stream.
+pub(crate) fn read_into<B: bytes::BufMut>(fd: RawFd, buf: &mut B, max: usize) -> io::Result<usize> {
     let spare = buf.chunk_mut();
     let want = spare.len().min(max);
     // SAFETY: `spare` is `want` (or more) writable bytes owned by `buf`,

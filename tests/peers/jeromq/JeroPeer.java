@@ -102,6 +102,9 @@ public class JeroPeer {
         if (i % 10000 == 5000) {
             return Arrays.asList(head, pat(i, 1 << 20));
         }
+        if (i % 1000 == 500) {
+            return Arrays.asList(head, pat(i, 16383 + (int) (i % 70000)), pat(i + 1, 16384), pat(i + 2, 65536), e);
+        }
         switch ((int) (i % 13)) {
             case 0: return Arrays.asList(head);
             case 1: return Arrays.asList(head, e);

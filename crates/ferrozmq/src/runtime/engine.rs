@@ -9,6 +9,7 @@
 use crate::mailbox::PipeId;
 use crate::msg::{Msg, INLINE_CAPACITY};
 use crate::pipe::{PipeReader, PipeWriter, Read};
+use crate::runtime::body_pool::BodyPool;
 use crate::transport::Stream;
 use bytes::{Buf, BytesMut};
 use ferrozmq_proto::{
@@ -89,6 +90,11 @@ pub(crate) struct Engine {
     read_size: usize,
     /// A decoded frame waiting for room in the inbound pipe.
     stalled: Option<Msg>,
+    /// A large frame whose body is being read straight into its own buffer.
+    large_body: Option<LargeBody>,
+    /// Where large bodies' buffers come from and return to (made on the
+    /// first one: most connections never see a large frame).
+    body_pool: Option<BodyPool>,
     in_more: bool,
     out_more: bool,
     /// Encode `\x01`/`\x00` messages as SUBSCRIBE/CANCEL commands (we are a
@@ -145,6 +151,8 @@ impl Engine {
             readable: true,
             writable: true,
             stalled: None,
+            large_body: None,
+            body_pool: None,
             in_more: false,
             out_more: false,
             encode_subscriptions: false,
@@ -234,12 +242,19 @@ impl Engine {
         // Reads start small (an idle connection keeps a small buffer) and
         // double while they come back full, up to a chunk.
         let want = self.read_size.max(self.frame_remainder().min(MAX_SINGLE_READ));
-        match crate::sys::read_into(self.stream.raw_fd(), &mut self.inbuf, want) {
+        self.inbuf.reserve(want);
+        let r = crate::sys::read_into(self.stream.raw_fd(), &mut self.inbuf, want);
+        if matches!(r, Ok(n) if n == want) {
+            self.read_size = (self.read_size * 2).min(READ_CHUNK);
+        }
+        self.read_result(r)
+    }
+
+    /// What a read's result means for the connection. Ok(false) = would block.
+    fn read_result(&mut self, r: io::Result<usize>) -> Result<bool, EngineError> {
+        match r {
             Ok(0) => Err(EngineError::Closed),
-            Ok(n) => {
-                if n == want {
-                    self.read_size = (self.read_size * 2).min(READ_CHUNK);
-                }
+            Ok(_) => {
                 self.last_rx = std::time::Instant::now();
                 Ok(true)
             }
@@ -250,6 +265,53 @@ impl Engine {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
             Err(e) if is_reset(&e) => Err(EngineError::Closed),
             Err(e) => Err(EngineError::Io(e)),
+        }
+    }
+
+    /// Starts reading the large frame whose header is at the front of the
+    /// input: what already arrived of its body moves to the body's own
+    /// buffer (at most one read's worth), the rest will be read straight
+    /// into it by [`Engine::read_large_body`].
+    fn start_large_body(&mut self, header_len: usize, body_len: usize, more: bool) {
+        let pool = self.body_pool.get_or_insert_with(BodyPool::new);
+        let mut body = pool.take(body_len, MAX_SINGLE_READ);
+        self.inbuf.advance(header_len);
+        body.extend_from_slice(&self.inbuf);
+        self.inbuf.clear();
+        // The next frame's header comes with a small read, so little of a
+        // large body ever passes through the input buffer.
+        self.read_size = INITIAL_BUFFER;
+        self.large_body = Some(LargeBody { body, len: body_len, more });
+    }
+
+    /// Reads the large body in progress straight into its buffer. Returns
+    /// the finished frame, or None if the kernel has no more bytes for now
+    /// (or the turn's `budget` ran out).
+    fn read_large_body(&mut self, budget: &mut usize) -> Result<Option<Msg>, EngineError> {
+        loop {
+            let lb = self.large_body.as_mut().expect("a large body is in progress");
+            let missing = lb.len - lb.body.len();
+            if missing == 0 {
+                let lb = self.large_body.take().expect("checked above");
+                let pool = self.body_pool.as_ref().expect("made with the body");
+                let mut msg = Msg::from_bytes(pool.freeze(lb.body));
+                msg.set_more(lb.more);
+                return Ok(Some(msg));
+            }
+            if !self.readable || *budget == 0 {
+                return Ok(None);
+            }
+            // Grow by what a read may bring, never by what the peer merely
+            // declared (pooled buffers already have their full size).
+            let want = missing.min(MAX_SINGLE_READ);
+            lb.body.reserve(want);
+            let r = crate::sys::read_into(self.stream.raw_fd(), &mut lb.body, want);
+            if let Ok(n) = r {
+                *budget = budget.saturating_sub(n);
+            }
+            if !self.read_result(r)? {
+                return Ok(None);
+            }
         }
     }
 
@@ -414,6 +476,19 @@ impl Engine {
         let mut budget = READ_BUDGET;
         let mut busy = false;
         'outer: loop {
+            if self.large_body.is_some() {
+                match self.read_large_body(&mut budget)? {
+                    Some(msg) => {
+                        if !self.push(pipes, msg) {
+                            break 'outer;
+                        }
+                    }
+                    None => {
+                        busy = self.readable;
+                        break 'outer;
+                    }
+                }
+            }
             if self.raw && !self.inbuf.is_empty() {
                 // STREAM: whatever arrived is one message (libzmq's raw
                 // decoder does the same).
@@ -432,6 +507,10 @@ impl Engine {
                 let body_len = h.body_len as usize;
                 let total = h.header_len + body_len;
                 if self.inbuf.len() < total {
+                    if body_len >= LARGE_FRAME && !h.command && self.cipher.is_none() {
+                        self.start_large_body(h.header_len, body_len, h.more);
+                        continue 'outer;
+                    }
                     break;
                 }
                 if let Some(cipher) = &mut self.cipher {
@@ -596,6 +675,14 @@ impl Engine {
         self.outbuf.extend_from_slice(data);
         Ok(())
     }
+}
+
+/// A large frame being received into its own buffer.
+struct LargeBody {
+    body: Vec<u8>,
+    /// The body's full length, from the frame header.
+    len: usize,
+    more: bool,
 }
 
 fn is_reset(e: &io::Error) -> bool {

@@ -8,7 +8,9 @@
 //! * [`engine`]: the ZMTP byte engine of one live stream — drives the sans-IO
 //!   handshake from `ferrozmq-proto`, decodes frames into the inbound pipe and
 //!   encodes the outbound pipe into batched writes.
+//! * [`body_pool`]: recycled receive buffers for large frame bodies.
 
+pub(crate) mod body_pool;
 pub(crate) mod engine;
 pub(crate) mod io_thread;
 pub(crate) mod session;

@@ -433,11 +433,16 @@ pub fn pat(seed: u64, n: usize) -> Vec<u8> {
 
 /// Message `i` of the shared test stream (zmq_peer.py `message`): multipart
 /// messages, empty frames in every position, frames at the short/long
-/// length boundary, and a 1 MiB frame every 10 000 messages.
+/// length boundary, large frames around and above 16 KiB every 1 000
+/// messages, and a 1 MiB frame every 10 000 messages.
 pub fn message(i: u64) -> Vec<Vec<u8>> {
     let head = i.to_be_bytes().to_vec();
     if i % 10_000 == 5_000 {
         return vec![head, pat(i, 1 << 20)];
+    }
+    if i % 1_000 == 500 {
+        // Large frames (read into their own pooled buffers).
+        return vec![head, pat(i, 16383 + (i % 70_000) as usize), pat(i + 1, 16384), pat(i + 2, 65536), vec![]];
     }
     match i % 13 {
         0 => vec![head],
