@@ -20,7 +20,8 @@
 //! * **HWM without locking.** The writer compares its count of written
 //!   messages with the reader's published count; it only re-reads the shared
 //!   counter when its cached view says "full", and parks itself with
-//!   `writer_waiting` (the same handshake) when it really is.
+//!   `writer_waiting` (the same handshake) when it really is, to be woken
+//!   once half the queue has drained (libzmq's low-water mark).
 
 use crate::msg::Msg;
 use crate::signal::Notify;
@@ -71,6 +72,11 @@ struct WriterCounters {
 struct Flags {
     reader_waiting: AtomicBool,
     writer_waiting: AtomicBool,
+    /// A waiting writer wants to be woken once the reader's count reaches
+    /// this (the low-water mark, see `PipeWriter::check_write`).
+    writer_wake_at: AtomicU64,
+    /// The CPU the waiting writer last ran on (see `PipeReader::read`).
+    writer_cpu: std::sync::atomic::AtomicU32,
     writer_closed: AtomicBool,
     reader_closed: AtomicBool,
 }
@@ -245,6 +251,12 @@ impl PipeWriter {
         if self.written - self.peer_read < hwm {
             return true;
         }
+        // Wake me once half the queue has drained (libzmq's low-water
+        // mark): woken at the first free slot, a writer would sleep again
+        // after one message, and pay a wake-up (a context switch when both
+        // share a core) for each.
+        self.shared.flags.writer_wake_at.store(self.written.saturating_sub(hwm / 2), Ordering::Relaxed);
+        self.shared.flags.writer_cpu.store(crate::sys::current_cpu(), Ordering::Relaxed);
         self.shared.flags.writer_waiting.store(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         self.peer_read = self.shared.reader.read_count.load(Ordering::SeqCst);
@@ -477,14 +489,28 @@ impl PipeReader {
             self.shared.reader.read_count.store(self.read, Ordering::Release);
             if self.queue.at_batch_end() || self.read % READER_REPORT_INTERVAL == 0 {
                 fence(Ordering::SeqCst);
-                if self.shared.flags.writer_waiting.load(Ordering::Relaxed)
-                    && self.shared.flags.writer_waiting.swap(false, Ordering::AcqRel)
+                // A writer that waits on another CPU is woken at once, to
+                // refill while we drain. One that waits on ours could only
+                // run by taking the CPU from us: it sleeps until the
+                // low-water mark, so that each hand-over moves half a queue.
+                let flags = &self.shared.flags;
+                if flags.writer_waiting.load(Ordering::Acquire)
+                    && (self.read >= flags.writer_wake_at.load(Ordering::Relaxed)
+                        || flags.writer_cpu.load(Ordering::Relaxed) != crate::sys::current_cpu())
+                    && flags.writer_waiting.swap(false, Ordering::AcqRel)
                 {
                     self.shared.writer_notify.notify();
                 }
             }
         }
         Read::Frame(msg)
+    }
+
+    /// True if the frames the last `read` knew to be published are used up
+    /// (the next `read` looks at the writer's published count again).
+    #[inline]
+    pub(crate) fn at_batch_end(&self) -> bool {
+        self.queue.at_batch_end()
     }
 
     /// True if a whole message can be read now. When false, the reader is
@@ -582,6 +608,35 @@ mod tests {
         assert!(matches!(r.read(), Read::Frame(_)));
         assert!(wn.0.load(Ordering::SeqCst) >= 1, "writer woken");
         assert!(w.check_write());
+    }
+
+    #[test]
+    fn a_writer_waiting_on_the_readers_cpu_is_woken_at_the_low_water_mark() {
+        let wn = Arc::new(Counter::default());
+        let (mut w, mut r) = pipe(1000, Arc::new(Counter::default()), wn.clone());
+        let cpu_before = crate::sys::current_cpu();
+        for i in 0..1000 {
+            assert!(w.check_write());
+            w.write(frame("x", false));
+            if i % 10 == 9 {
+                w.flush(); // batches of 10, as a streaming writer publishes
+            }
+        }
+        assert!(!w.check_write(), "at HWM");
+        for _ in 0..499 {
+            assert!(matches!(r.read(), Read::Frame(_)));
+        }
+        let early = wn.0.load(Ordering::SeqCst);
+        for _ in 0..501 {
+            assert!(matches!(r.read(), Read::Frame(_)));
+        }
+        assert!(wn.0.load(Ordering::SeqCst) >= 1, "woken by the time the queue is drained");
+        assert!(w.check_write());
+        // One thread is both sides here, so on one CPU — unless the thread
+        // moved meanwhile, when an early wake-up is right.
+        if crate::sys::current_cpu() == cpu_before {
+            assert_eq!(early, 0, "not woken before half the queue drained");
+        }
     }
 
     #[test]

@@ -109,3 +109,16 @@ pub(crate) fn read_into<B: bytes::BufMut>(fd: RawFd, buf: &mut B, max: usize) ->
     unsafe { buf.advance_mut(n as usize) };
     Ok(n as usize)
 }
+
+/// The CPU the calling thread runs on now (`sched_getcpu`, a vDSO call that
+/// costs a few nanoseconds), or `u32::MAX` if unknown. Only a hint: the
+/// thread may move at any time.
+pub(crate) fn current_cpu() -> u32 {
+    // SAFETY: sched_getcpu takes no arguments and only returns a number.
+    let cpu = unsafe { libc::sched_getcpu() };
+    if cpu < 0 {
+        u32::MAX
+    } else {
+        cpu as u32
+    }
+}

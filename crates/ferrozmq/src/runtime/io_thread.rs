@@ -120,6 +120,16 @@ struct EventLoop {
     last_work: Instant,
     /// The loop is in a busy-poll window (see `run`).
     spinning: bool,
+    /// Every connection that ran in the last turn was held up by
+    /// backpressure (see `Engine::backpressured`): then the loop sleeps
+    /// until epoll or a pipe says the other side moved, instead of
+    /// busy-polling. On two cores shared by a sender, its receiver and their
+    /// I/O threads, a sender spinning on a full socket starves the very
+    /// receiver it waits for.
+    backpressured: bool,
+    /// Sessions run, and of those held up by backpressure, this turn.
+    ran: usize,
+    ran_backpressured: usize,
     backoff: crate::signal::SpinBackoff,
 }
 
@@ -136,6 +146,9 @@ impl EventLoop {
             busy_poll,
             last_work: Instant::now(),
             spinning: false,
+            backpressured: false,
+            ran: 0,
+            ran_backpressured: 0,
             backoff: crate::signal::SpinBackoff::default(),
         }
     }
@@ -153,7 +166,9 @@ impl EventLoop {
                 self.timers.peek().map(|Reverse((t, _))| t.saturating_duration_since(Instant::now()))
             };
             if timeout != Some(Duration::ZERO) && !self.busy_poll.is_zero() {
-                if self.last_work.elapsed() < self.busy_poll {
+                if self.backpressured {
+                    self.spinning = false;
+                } else if self.last_work.elapsed() < self.busy_poll {
                     if self.spinning || self.backoff.should_spin() {
                         // Recently busy: look again without blocking (and
                         // without telling posters we sleep, so they skip the
@@ -222,9 +237,14 @@ impl EventLoop {
             }
             self.fire_timers();
             let n = self.runnable.len();
+            self.ran = 0;
+            self.ran_backpressured = 0;
             for _ in 0..n {
                 let Some(id) = self.runnable.pop_front() else { break };
                 self.run_session(id);
+            }
+            if self.ran > 0 {
+                self.backpressured = self.ran_backpressured == self.ran;
             }
         }
     }
@@ -349,7 +369,12 @@ impl EventLoop {
     fn run_session(&mut self, id: u64) {
         let now = Instant::now();
         let Some(s) = self.sessions.get_mut(&id) else { return };
-        match s.run(now) {
+        let next = s.run(now);
+        self.ran += 1;
+        if s.engine.as_ref().is_some_and(|e| e.backpressured()) {
+            self.ran_backpressured += 1;
+        }
+        match next {
             Next::Again => self.runnable.push_back(id),
             Next::Wait => {
                 // A lost stream was closed by dropping it (which also
