@@ -215,12 +215,14 @@ impl Engine {
     }
 
     /// The stream's file descriptor (monitor events report it).
-    /// True if the connection is held up by the other side, not waiting
-    /// for it: output the kernel will not take (EAGAIN), or a frame waiting
-    /// for room in the socket's full pipe. Busy-polling cannot make either
-    /// clear sooner; it only takes the CPU from the thread that would.
+    /// True if the connection is held up by its peer: output the kernel
+    /// will not take (EAGAIN) until the peer reads. Busy-polling cannot
+    /// make that clear sooner; it only takes the CPU from the peer, which
+    /// may share it. (A frame waiting for room in the socket's own pipe is
+    /// different: the application drains it within microseconds, and
+    /// polling for that saves it a wake-up per batch.)
     pub(crate) fn backpressured(&self) -> bool {
-        (!self.writable && self.out_len() > 0) || self.stalled.is_some()
+        !self.writable && self.out_len() > 0
     }
 
     pub(crate) fn raw_fd(&self) -> i32 {
