@@ -31,6 +31,8 @@ const SPIN_FIRST_LOOK: Duration = Duration::from_micros(2);
 pub(crate) struct SpinBackoff {
     fails: std::cell::Cell<u32>,
     skip: std::cell::Cell<u32>,
+    /// Waits in a row that found their notification already there.
+    hot: std::cell::Cell<u32>,
 }
 
 impl SpinBackoff {
@@ -42,6 +44,20 @@ impl SpinBackoff {
             return false;
         }
         true
+    }
+
+    /// Records a wait that found its notification already there, and says
+    /// whether to pause before answering it: the second such wait in a row
+    /// means the reader is chasing a streaming writer (see `Signal::wait`).
+    pub(crate) fn note_hot(&self) -> bool {
+        let hot = self.hot.get().saturating_add(1);
+        self.hot.set(hot);
+        hot >= 2
+    }
+
+    /// Records a wait that had to wait.
+    pub(crate) fn note_cold(&self) {
+        self.hot.set(0);
     }
 
     /// Records how a busy-poll ended.
@@ -117,8 +133,24 @@ impl Signal {
     /// busy-polling for the configured window if `spin`.
     /// Returns false on timeout.
     pub(crate) fn wait(&self, deadline: Option<Instant>, spin: bool) -> bool {
+        let spin = spin && !self.busy_poll.is_zero();
         if self.take() {
+            // A reader that keeps finding its next notification already
+            // there is taking a streaming writer's messages one at a time,
+            // as each is published, and both threads then pay a cache-line
+            // transfer per message. A short pause lets a batch build up.
+            // Waits for a reply never find it already there, so a
+            // request-reply exchange never pauses.
+            if spin && self.backoff.lock().unwrap_or_else(|p| p.into_inner()).note_hot() {
+                let until = Instant::now() + SPIN_FIRST_LOOK;
+                while Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+            }
             return true;
+        }
+        if spin {
+            self.backoff.lock().unwrap_or_else(|p| p.into_inner()).note_cold();
         }
         let timeout_ms = match deadline {
             None => -1,
@@ -131,7 +163,7 @@ impl Signal {
                 ms.min(i32::MAX as u128) as i32
             }
         };
-        if spin && !self.busy_poll.is_zero() {
+        if spin {
             let backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
             if backoff.should_spin() {
                 let found = self.spin(deadline);
