@@ -28,7 +28,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Slots per chunk: 16 × 56 bytes ≈ 900 bytes, so that an idle connection
+/// Slots per chunk: 16 × 64 bytes ≈ 1 KiB, so that an idle connection
 /// (two pipes) costs little; under load, chunks the consumer is done with go
 /// back to the producer (`Shared::spare`), so steady streaming allocates
 /// nothing.

@@ -634,7 +634,11 @@ impl Engine {
                         self.encode(msg)?;
                         batch += 1;
                         if pipes.from_socket.at_batch_end() {
-                            small_batches = if batch < SMALL_BATCH { small_batches + 1 } else { 0 };
+                            if batch < SMALL_BATCH {
+                                small_batches += 1;
+                            } else if batch >= 4 * SMALL_BATCH {
+                                small_batches = 0;
+                            }
                             batch = 0;
                             if small_batches >= 2 {
                                 pace_reader();
@@ -702,7 +706,8 @@ impl Engine {
 }
 
 /// A published batch smaller than this, twice in a row, means the reader is
-/// chasing the writer (see `pace_reader`).
+/// chasing the writer (see `pace_reader`); it keeps pacing until batches
+/// of four times this come by themselves.
 const SMALL_BATCH: usize = 16;
 /// How long the reader of a streaming pipe stays off it (see `pace_reader`).
 const READER_PACE: std::time::Duration = std::time::Duration::from_micros(2);
