@@ -14,7 +14,7 @@ use crate::transport::Stream;
 use bytes::{Buf, BytesMut};
 use ferrozmq_proto::{
     encode_header_for, Command, Frame, FrameCipher, FrameDecoder, Handshake, HandshakeConfig, HandshakeStatus,
-    PeerInfo, ProtocolError, SocketType, WireFormat, ZapReply, ZapRequest,
+    PeerInfo, ProtocolError, SocketType, WireFormat, ZapReply, ZapRequest, FLAG_MORE,
 };
 use std::io;
 
@@ -558,7 +558,16 @@ impl Engine {
                     continue;
                 }
                 let mut msg = if body_len <= INLINE_CAPACITY {
-                    let m = Msg::copy_from_slice(&self.inbuf[h.header_len..total]);
+                    // Small frames are copied into the message with
+                    // constant-size moves when the buffer holds a whole
+                    // inline store's worth past the body's start (almost
+                    // always, while streaming); the extra bytes are not part
+                    // of the frame.
+                    let body = &self.inbuf[h.header_len..];
+                    let m = match body.first_chunk::<INLINE_CAPACITY>() {
+                        Some(store) => Msg::from_inline(body_len, *store),
+                        None => Msg::copy_from_slice(&body[..body_len]),
+                    };
                     self.inbuf.advance(total);
                     m
                 } else {
@@ -685,6 +694,21 @@ impl Engine {
         self.out_more = more;
         if let Some(c) = &mut self.cipher {
             return c.encrypt(more, false, data, &mut self.outbuf).map_err(EngineError::Protocol);
+        }
+        if self.format != WireFormat::V1 {
+            if let Some((len, store)) = msg.inline_parts() {
+                // A small frame (RFC 37 §2.3.2: flags, one size byte, body)
+                // goes out with constant-size copies: one fixed-size append,
+                // then the tail past the body is cut off again.
+                let mut frame = [0u8; 2 + INLINE_CAPACITY];
+                frame[0] = if more { FLAG_MORE } else { 0 };
+                frame[1] = len as u8;
+                frame[2..].copy_from_slice(store);
+                let end = self.outbuf.len() + 2 + len;
+                self.outbuf.extend_from_slice(&frame);
+                self.outbuf.truncate(end);
+                return Ok(());
+            }
         }
         let mut hdr = [0u8; 10];
         let n = encode_header_for(self.format, more, false, data.len() as u64, &mut hdr);
