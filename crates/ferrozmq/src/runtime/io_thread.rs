@@ -44,6 +44,10 @@ pub(crate) struct IoShared {
     /// need the waker's system call. A busy loop drains the queue on its
     /// next turn anyway.
     sleeping: AtomicBool,
+    /// Set after every post: the loop looks at this flag, not the lock, on
+    /// each turn, so a busy-polling loop does not pull the queue's lock
+    /// away from the threads posting to it.
+    has_commands: AtomicBool,
 }
 
 impl IoShared {
@@ -54,6 +58,7 @@ impl IoShared {
             q.push(cmd);
             e
         };
+        self.has_commands.store(true, Ordering::SeqCst);
         // Dekker with the loop (see `EventLoop::run`): the push above is
         // published before we look at `sleeping`.
         fence(Ordering::SeqCst);
@@ -77,7 +82,12 @@ impl IoThread {
     pub(crate) fn spawn(index: usize, busy_poll: Duration) -> std::io::Result<IoThread> {
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
-        let shared = Arc::new(IoShared { queue: Mutex::new(Vec::new()), waker, sleeping: AtomicBool::new(false) });
+        let shared = Arc::new(IoShared {
+            queue: Mutex::new(Vec::new()),
+            waker,
+            sleeping: AtomicBool::new(false),
+            has_commands: AtomicBool::new(false),
+        });
         let s2 = shared.clone();
         let handle = std::thread::Builder::new()
             .name(format!("fzmq-io-{index}"))
@@ -188,7 +198,7 @@ impl EventLoop {
                 // (a poster that missed "sleeping" pushed before this look).
                 self.shared.sleeping.store(true, Ordering::SeqCst);
                 fence(Ordering::SeqCst);
-                if !self.shared.queue.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+                if self.shared.has_commands.load(Ordering::SeqCst) {
                     timeout = Some(Duration::ZERO);
                 }
             }
@@ -221,7 +231,9 @@ impl EventLoop {
                     }
                 }
             }
-            {
+            // Clear the flag before taking the queue: a post after this
+            // sets it again and is seen on the next turn.
+            if self.shared.has_commands.swap(false, Ordering::AcqRel) {
                 let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
                 std::mem::swap(&mut *q, &mut commands);
             }
