@@ -90,6 +90,17 @@ pub(crate) struct Engine {
     read_size: usize,
     /// A decoded frame waiting for room in the inbound pipe.
     stalled: Option<Msg>,
+    /// The engine stays off its outbound pipe until then (a timer brings it
+    /// back). An I/O thread that keeps up with a streaming application takes
+    /// each message as soon as it is published, and both threads then pay
+    /// cache-line transfers per message (the queue's slots, its published
+    /// count, the wake-up flags bounce between the cores): 3–5 M instead of
+    /// 12–15 M 8-byte messages per second on two cores. Staying away for a
+    /// few microseconds — not registered for a wake-up, so the writer does
+    /// not notify — lets the writer fill a batch undisturbed, as libzmq's
+    /// I/O thread does by sleeping. It starts only after two small batches
+    /// in a row, so a lone message (a request, a reply) is written at once.
+    pub paced_until: Option<std::time::Instant>,
     /// A large frame whose body is being read straight into its own buffer.
     large_body: Option<LargeBody>,
     /// Where large bodies' buffers come from and return to (made on the
@@ -153,6 +164,7 @@ impl Engine {
             stalled: None,
             large_body: None,
             body_pool: None,
+            paced_until: None,
             in_more: false,
             out_more: false,
             encode_subscriptions: false,
@@ -632,12 +644,16 @@ impl Engine {
     /// Encodes outbound frames and writes them. Returns true once the socket
     /// side closed the pipe and everything has been written.
     fn output(&mut self, pipes: &mut EnginePipes) -> Result<bool, EngineError> {
+        if self.paced_until.is_some_and(|t| std::time::Instant::now() >= t) {
+            self.paced_until = None;
+        }
         loop {
-            // Frames in the batch being read, and how many batches in a row
-            // were small (see `pace_reader`).
+            // Frames in the batch being read, and small batches in a row
+            // in this turn (see `paced_until`): a reply or request per turn
+            // never counts as streaming.
             let mut batch = 0usize;
             let mut small_batches = 0u32;
-            while self.out_len() < OUT_BATCH && !self.out_closed {
+            while self.paced_until.is_none() && self.out_len() < OUT_BATCH && !self.out_closed {
                 match pipes.from_socket.read() {
                     Read::Frame(msg) => {
                         self.encode(msg)?;
@@ -645,12 +661,15 @@ impl Engine {
                         if pipes.from_socket.at_batch_end() {
                             if batch < SMALL_BATCH {
                                 small_batches += 1;
-                            } else if batch >= 4 * SMALL_BATCH {
+                            } else {
                                 small_batches = 0;
                             }
                             batch = 0;
                             if small_batches >= 2 {
-                                pace_reader();
+                                // Chasing a streaming writer: come back for
+                                // the next batch in a while, without
+                                // registering for a wake-up meanwhile.
+                                self.paced_until = Some(std::time::Instant::now() + READER_PACE);
                             }
                         }
                     }
@@ -662,7 +681,7 @@ impl Engine {
                 return Ok(self.out_closed);
             }
             self.write_out()?;
-            if !self.writable {
+            if !self.writable || self.paced_until.is_some() {
                 return Ok(false);
             }
         }
@@ -729,28 +748,11 @@ impl Engine {
     }
 }
 
-/// A published batch smaller than this, twice in a row, means the reader is
-/// chasing the writer (see `pace_reader`); it keeps pacing until batches
-/// of four times this come by themselves.
+/// A published batch smaller than this, twice in a row, means the engine is
+/// chasing the writer of its outbound pipe (see `Engine::paced_until`).
 const SMALL_BATCH: usize = 16;
-/// How long the reader of a streaming pipe stays off it (see `pace_reader`).
-const READER_PACE: std::time::Duration = std::time::Duration::from_micros(2);
-
-/// Stays off the outbound pipe for a moment. An I/O thread that keeps up
-/// with a streaming application takes each message as soon as it is
-/// published, and both threads then pay a cache-line transfer per message
-/// (the queue's slots and published count bounce between the two cores):
-/// measured at 3–4 M instead of 12–14 M 8-byte messages per second on two
-/// cores. Letting the writer fill a batch undisturbed for a couple of
-/// microseconds turns that back into one transfer per batch. It applies
-/// only after two small batches in a row, so a lone message — a request, a
-/// reply — is written at once.
-fn pace_reader() {
-    let until = std::time::Instant::now() + READER_PACE;
-    while std::time::Instant::now() < until {
-        std::hint::spin_loop();
-    }
-}
+/// How long the engine stays off a streaming outbound pipe.
+const READER_PACE: std::time::Duration = std::time::Duration::from_micros(10);
 
 /// A large frame being received into its own buffer.
 struct LargeBody {

@@ -175,6 +175,14 @@ impl EventLoop {
             } else {
                 self.timers.peek().map(|Reverse((t, _))| t.saturating_duration_since(Instant::now()))
             };
+            if timeout.is_some_and(|t| !t.is_zero() && t < Duration::from_millis(1)) {
+                // epoll counts in milliseconds: a sub-millisecond timer (an
+                // engine pacing its outbound pipe) would sleep a whole
+                // millisecond. Look again without blocking, leaving the CPU
+                // to anyone else who wants it.
+                std::thread::yield_now();
+                timeout = Some(Duration::ZERO);
+            }
             if timeout != Some(Duration::ZERO) && !self.busy_poll.is_zero() {
                 if self.backpressured {
                     self.spinning = false;

@@ -346,6 +346,7 @@ impl Session {
             if let Some(ttl) = e.peer_ttl {
                 take(Some(e.last_rx + ttl));
             }
+            take(e.paced_until);
         }
         if let Some(hb) = &self.heartbeat {
             take(Some(hb.next_ping));
