@@ -2,184 +2,26 @@
 //! watchdog (killed, and the test failed, after `WATCHDOG`), every receive by
 //! `--timeout-ms`.
 
+mod common;
+
+use common::{free_port, fzmq, ipc_endpoint, Finished};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const WATCHDOG: Duration = Duration::from_secs(20);
 
-fn fzmq() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_fzmq"));
-    c.env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE");
-    c
-}
-
-/// A unique ipc endpoint for this test process.
-fn ipc_endpoint() -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let path = format!("/tmp/fzmq-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-    let _ = std::fs::remove_file(&path);
-    format!("ipc://{path}")
-}
-
-/// A TCP port that was free a moment ago.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-struct Finished {
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-impl Finished {
-    fn stdout_text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-
-    fn assert_no_panic(&self) {
-        let all = format!("{}{}", self.stdout_text(), self.stderr);
-        assert!(!all.contains("panicked"), "output mentions a panic:\n{all}");
-        assert!(!all.contains("RUST_BACKTRACE"), "output mentions RUST_BACKTRACE:\n{all}");
-    }
-}
-
-/// A running `fzmq` with its output collected in the background; killed on drop.
-struct Proc {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Option<JoinHandle<Vec<u8>>>,
-    stderr_text: Arc<Mutex<String>>,
-    stderr_lines: mpsc::Receiver<String>,
-    stderr: Option<JoinHandle<()>>,
-    started: Instant,
-    what: String,
-}
+/// The shared child harness with this file's watchdog as its limit.
+struct Proc;
 
 impl Proc {
-    fn spawn(args: &[&str]) -> Proc {
-        Proc::spawn_env(args, &[])
+    fn spawn(args: &[&str]) -> common::Proc {
+        common::Proc::spawn(args, WATCHDOG)
     }
 
-    fn spawn_env(args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let mut cmd = fzmq();
-        cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn fzmq");
-        let stdin = child.stdin.take();
-        let mut out = child.stdout.take().unwrap();
-        let stdout = std::thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = out.read_to_end(&mut v);
-            v
-        });
-        let err = child.stderr.take().unwrap();
-        let stderr_text = Arc::new(Mutex::new(String::new()));
-        let (tx, stderr_lines) = mpsc::channel();
-        let text = stderr_text.clone();
-        let stderr = std::thread::spawn(move || {
-            for line in BufReader::new(err).lines() {
-                let Ok(line) = line else { break };
-                text.lock().unwrap().push_str(&format!("{line}\n"));
-                let _ = tx.send(line);
-            }
-        });
-        Proc {
-            child,
-            stdin,
-            stdout: Some(stdout),
-            stderr_text,
-            stderr_lines,
-            stderr: Some(stderr),
-            started: Instant::now(),
-            what: format!("fzmq {}", args.join(" ")),
-        }
-    }
-
-    /// Writes to standard input (the process keeps it open).
-    fn write(&mut self, data: &[u8]) {
-        let stdin = self.stdin.as_mut().expect("stdin still open");
-        stdin.write_all(data).expect("write to fzmq's stdin");
-        stdin.flush().unwrap();
-    }
-
-    /// Closes standard input.
-    fn close_stdin(&mut self) {
-        self.stdin = None;
-    }
-
-    /// Waits for a line on standard error that starts with `prefix`.
-    fn stderr_line(&mut self, prefix: &str) -> String {
-        let deadline = self.started + WATCHDOG;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stderr_lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(prefix) => return line,
-                Ok(_) => continue,
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "{}: no stderr line starting with {prefix:?}; stderr: {}",
-                        self.what,
-                        self.stderr_text.lock().unwrap()
-                    );
-                }
-            }
-        }
-    }
-
-    /// The endpoint printed by a bind to a wildcard port ("fzmq: bound to EP").
-    fn bound_endpoint(&mut self) -> String {
-        self.stderr_line("fzmq: bound to ").trim_start_matches("fzmq: bound to ").to_string()
-    }
-
-    fn is_running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-
-    /// Waits for the exit (closing stdin first); kills and fails after the watchdog.
-    fn finish(mut self) -> Finished {
-        self.stdin = None;
-        let deadline = self.started + WATCHDOG;
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "{}: still running after {:?}, killed; stderr: {}",
-                    self.what,
-                    WATCHDOG,
-                    self.stderr_text.lock().unwrap()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let stdout = self.stdout.take().unwrap().join().unwrap();
-        self.stderr.take().unwrap().join().unwrap();
-        let stderr = self.stderr_text.lock().unwrap().clone();
-        let f = Finished { code: status.code(), stdout, stderr };
-        f.assert_no_panic();
-        f
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    fn spawn_env(args: &[&str], env: &[(&str, &str)]) -> common::Proc {
+        common::Proc::spawn_env(args, env, WATCHDOG)
     }
 }
 

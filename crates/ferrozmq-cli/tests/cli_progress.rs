@@ -7,159 +7,20 @@
 //! Every child is killed (and the test failed) after `DEADLINE`; every wait
 //! for a line is bounded by it too.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+mod common;
+
+use common::{ipc_endpoint, Finished};
+use std::time::Duration;
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
-/// A running `fzmq` with its output collected in the background; killed on drop.
-struct Proc {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Option<JoinHandle<Vec<u8>>>,
-    stderr: Option<JoinHandle<()>>,
-    stderr_text: Arc<Mutex<String>>,
-    /// Each stderr line with the time it was read.
-    stderr_lines: mpsc::Receiver<(Instant, String)>,
-    started: Instant,
-    what: String,
-}
-
-struct Finished {
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-    /// From spawn to exit, as seen by the test.
-    wall: Duration,
-}
+/// The shared child harness with this file's deadline as its limit.
+struct Proc;
 
 impl Proc {
-    fn spawn(args: &[&str]) -> Proc {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fzmq"))
-            .args(args)
-            .env_remove("RUST_BACKTRACE")
-            .env_remove("TERM")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn fzmq");
-        let started = Instant::now();
-        let stdin = child.stdin.take();
-        let mut out = child.stdout.take().unwrap();
-        let stdout = std::thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = out.read_to_end(&mut v);
-            v
-        });
-        let err = child.stderr.take().unwrap();
-        let stderr_text = Arc::new(Mutex::new(String::new()));
-        let text = stderr_text.clone();
-        let (tx, stderr_lines) = mpsc::channel();
-        let stderr = std::thread::spawn(move || {
-            // Split on '\n' only, keeping any '\r' for the checks.
-            for line in BufReader::new(err).split(b'\n') {
-                let Ok(line) = line else { break };
-                let line = String::from_utf8_lossy(&line).into_owned();
-                text.lock().unwrap().push_str(&format!("{line}\n"));
-                let _ = tx.send((Instant::now(), line));
-            }
-        });
-        Proc {
-            child,
-            stdin,
-            stdout: Some(stdout),
-            stderr: Some(stderr),
-            stderr_text,
-            stderr_lines,
-            started,
-            what: format!("fzmq {}", args.join(" ")),
-        }
+    fn spawn(args: &[&str]) -> common::Proc {
+        common::Proc::spawn(args, DEADLINE)
     }
-
-    fn write(&mut self, data: &[u8]) {
-        let stdin = self.stdin.as_mut().expect("stdin still open");
-        stdin.write_all(data).expect("write to fzmq's stdin");
-        stdin.flush().unwrap();
-    }
-
-    /// Feeds `data` from a thread, then closes standard input.
-    fn feed_and_close(&mut self, data: Vec<u8>) -> JoinHandle<()> {
-        let mut stdin = self.stdin.take().expect("stdin still open");
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(&data);
-        })
-    }
-
-    /// Waits for a stderr line starting with `prefix`; returns it and when it
-    /// was read. Fails (killing the child) at the deadline.
-    fn stderr_line(&mut self, prefix: &str) -> (Instant, String) {
-        let deadline = self.started + DEADLINE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stderr_lines.recv_timeout(left) {
-                Ok((at, line)) if line.starts_with(prefix) => return (at, line),
-                Ok(_) => continue,
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!("{}: no stderr line starting with {prefix:?}; stderr: {}", self.what, self.stderr());
-                }
-            }
-        }
-    }
-
-    fn bound_endpoint(&mut self) -> String {
-        self.stderr_line("fzmq: bound to ").1.trim_start_matches("fzmq: bound to ").to_string()
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr_text.lock().unwrap().clone()
-    }
-
-    /// Closes stdin and waits for the exit; kills and fails at the deadline.
-    fn finish(mut self) -> Finished {
-        self.stdin = None;
-        let deadline = self.started + DEADLINE;
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("{}: still running after {DEADLINE:?}, killed; stderr: {}", self.what, self.stderr());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let wall = self.started.elapsed();
-        let stdout = self.stdout.take().unwrap().join().unwrap();
-        self.stderr.take().unwrap().join().unwrap();
-        let stderr = self.stderr();
-        assert!(!stderr.contains("panicked"), "{}: {stderr}", self.what);
-        Finished { code: status.code(), stdout, stderr, wall }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// A unique ipc endpoint for this test process.
-fn ipc_endpoint() -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let path = format!("/tmp/fzmq-progress-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-    let _ = std::fs::remove_file(&path);
-    format!("ipc://{path}")
 }
 
 /// `n` lines, every tenth of two frames; and the payload bytes they make
@@ -329,14 +190,14 @@ fn periodic_lines_at_most_once_a_second_and_silence_without_the_flag() {
         tx.write(&batch(0));
     }
     let (tx, rx, _) = &mut pairs[0];
-    let (_, first) = rx.stderr_line("fzmq: received 5 messages, ");
-    let (sent_at, _) = tx.stderr_line("fzmq: sent 5 messages, ");
+    let (_, first) = rx.stderr_line_at("fzmq: received 5 messages, ");
+    let (sent_at, _) = tx.stderr_line_at("fzmq: sent 5 messages, ");
     assert_eq!(periodic(&first, "received"), Some((5, 10)), "{first}");
     for (tx, _, _) in &mut pairs {
         tx.write(&batch(5));
     }
     let (tx, _, _) = &mut pairs[0];
-    let (sent_again_at, line) = tx.stderr_line("fzmq: sent 10 messages, ");
+    let (sent_again_at, line) = tx.stderr_line_at("fzmq: sent 10 messages, ");
     assert_eq!(periodic(&line, "sent"), Some((10, 20)), "{line}");
     // Printed a second apart at least (read here with some scheduling jitter).
     let gap = sent_again_at.duration_since(sent_at);
