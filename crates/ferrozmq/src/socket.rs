@@ -765,6 +765,9 @@ impl Socket {
             set_xpub_verboser, XPUB_VERBOSER;
             /// `ZMQ_XPUB_VERBOSE`: pass every subscription to the application.
             set_xpub_verbose, XPUB_VERBOSE;
+            /// `ZMQ_STREAM_NOTIFY`: a STREAM socket delivers an empty frame when a
+            /// peer connects or disconnects (on by default).
+            set_stream_notify, STREAM_NOTIFY;
         }
         bool {
             /// `ZMQ_IMMEDIATE`: queue only to completed connections.

@@ -52,6 +52,11 @@ fn typed_setters_round_trip_and_match_the_by_name_form() {
     xpub.set_xpub_verboser(true).unwrap();
     xpub.set_xpub_welcome_msg(b"welcome").unwrap();
 
+    let stream = ctx.socket(SocketType::Stream).unwrap();
+    stream.set_stream_notify(false).unwrap();
+    assert_eq!(stream.get_option("stream_notify").unwrap_err(), Error::EINVAL, "write-only");
+    assert_eq!(xpub.set_stream_notify(false).unwrap_err(), Error::EINVAL, "STREAM only");
+
     let plain = ctx.socket(SocketType::Push).unwrap();
     plain.set_plain_username("admin").unwrap();
     plain.set_plain_password("secret").unwrap();
