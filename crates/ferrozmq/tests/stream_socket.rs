@@ -54,6 +54,26 @@ fn raw_tcp_client_notifications_echo_and_close() {
 }
 
 #[test]
+fn stream_notify_off_delivers_data_only() {
+    let ctx = Context::new();
+    let s = ctx.socket(SocketType::Stream).unwrap();
+    s.set_stream_notify(false).unwrap();
+    s.bind("tcp://127.0.0.1:*").unwrap();
+    s.set_rcvtimeo(5000).unwrap();
+    let addr = s.last_endpoint().unwrap().trim_start_matches("tcp://").to_string();
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    c.write_all(b"first").unwrap();
+    // No [id][""] on connect: the first message is the data.
+    let m = s.recv_multipart(0).unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[1].as_bytes(), b"first");
+    drop(c);
+    // Nor on disconnect.
+    s.set_rcvtimeo(300).unwrap();
+    assert!(s.recv_msg(0).is_err(), "no disconnect notification with STREAM_NOTIFY off");
+}
+
+#[test]
 fn http_request_from_curl_is_answered() {
     if std::process::Command::new("curl").arg("--version").output().is_err() {
         panic!("curl is not installed: run scripts/setup.sh");
