@@ -324,6 +324,34 @@ pub fn abandon(socket: Socket) {
     drop(socket);
 }
 
+/// Writes a socket's statistics (`--stats`) on standard error: the totals,
+/// then one line per peer.
+pub fn print_stats(socket: &ferrozmq::Socket) {
+    let s = socket.stats();
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "fzmq: stats: in {} msgs {} B, out {} msgs {} B, queued in {} out {}, dropped {}, reconnects {}, peers {}",
+        s.msgs_in,
+        s.bytes_in,
+        s.msgs_out,
+        s.bytes_out,
+        s.queued_in,
+        s.queued_out,
+        s.dropped,
+        s.reconnects,
+        s.peers.len()
+    );
+    for p in &s.peers {
+        let id = p.routing_id.as_ref().map(|r| format!(" id {}", String::from_utf8_lossy(r))).unwrap_or_default();
+        let _ = writeln!(
+            err,
+            "fzmq: stats: peer {}{id}: in {} msgs {} B, out {} msgs {} B, queued in {} out {}, dropped {}, reconnects {}",
+            p.endpoint, p.msgs_in, p.bytes_in, p.msgs_out, p.bytes_out, p.queued_in, p.queued_out, p.dropped, p.reconnects
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,33 +382,5 @@ mod tests {
         assert!(is_wildcard("ipc://*"));
         assert!(!is_wildcard("tcp://127.0.0.1:5555"));
         assert!(!is_wildcard("ipc:///tmp/x:0"));
-    }
-}
-
-/// Writes a socket's statistics (`--stats`) on standard error: the totals,
-/// then one line per peer.
-pub fn print_stats(socket: &ferrozmq::Socket) {
-    let s = socket.stats();
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(
-        err,
-        "fzmq: stats: in {} msgs {} B, out {} msgs {} B, queued in {} out {}, dropped {}, reconnects {}, peers {}",
-        s.msgs_in,
-        s.bytes_in,
-        s.msgs_out,
-        s.bytes_out,
-        s.queued_in,
-        s.queued_out,
-        s.dropped,
-        s.reconnects,
-        s.peers.len()
-    );
-    for p in &s.peers {
-        let id = p.routing_id.as_ref().map(|r| format!(" id {}", String::from_utf8_lossy(r))).unwrap_or_default();
-        let _ = writeln!(
-            err,
-            "fzmq: stats: peer {}{id}: in {} msgs {} B, out {} msgs {} B, queued in {} out {}, dropped {}, reconnects {}",
-            p.endpoint, p.msgs_in, p.bytes_in, p.msgs_out, p.bytes_out, p.queued_in, p.queued_out, p.dropped, p.reconnects
-        );
     }
 }

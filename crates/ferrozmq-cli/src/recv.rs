@@ -228,7 +228,7 @@ fn receive_loop(
     meter: &mut Meter,
 ) -> Result<(), Stop> {
     let mut received: u64 = 0;
-    while count.map_or(true, |n| received < n) {
+    while count.is_none_or(|n| received < n) {
         // Take what is already here without blocking; flush before waiting,
         // so buffered output is never held back while the socket is idle.
         let frames = match socket.recv_multipart(DONTWAIT) {

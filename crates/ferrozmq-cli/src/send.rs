@@ -128,7 +128,7 @@ fn pump(
     let mut input = std::io::BufReader::with_capacity(64 * 1024, stdin.lock());
     let mut line = Vec::with_capacity(256);
     let mut sent: u64 = 0;
-    while count.map_or(true, |n| sent < n) {
+    while count.is_none_or(|n| sent < n) {
         line.clear();
         let n = input
             .read_until(b'\n', &mut line)

@@ -48,7 +48,7 @@ fn thousand_lines() -> Vec<u8> {
             1 => v.extend_from_slice(format!("a\tb\t{i}").as_bytes()),
             2 => {}
             3 => v.extend_from_slice(format!("\t\tx{i}\t").as_bytes()),
-            4 => v.extend(std::iter::repeat(b'a' + (i % 26) as u8).take((i as usize * 37) % 5000)),
+            4 => v.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, (i as usize * 37) % 5000)),
             5 => v.extend_from_slice(&[0, 0xff, b'\r', 1, 2, 3, b'\t', 0x80, (i % 256) as u8, b'\r']),
             _ => v.extend_from_slice(format!("é ünïcode {i}\t\t").as_bytes()),
         }

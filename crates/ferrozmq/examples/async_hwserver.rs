@@ -66,7 +66,7 @@ async fn main() -> Result<(), ferrozmq::Error> {
     println!("Hello World server listening on {}", responder.last_endpoint()?);
 
     let mut served = 0u64;
-    while opts.count.map_or(true, |n| served < n) {
+    while opts.count.is_none_or(|n| served < n) {
         let request = responder.recv().await?;
         println!("Received {}", String::from_utf8_lossy(&request));
         tokio::time::sleep(opts.work).await; // "Do some work" without blocking the runtime

@@ -77,7 +77,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("Worker pulling tasks from {}, pushing results to {}", opts.pull, opts.push);
 
     let mut done = 0u64;
-    while opts.count.map_or(true, |n| done < n) {
+    while opts.count.is_none_or(|n| done < n) {
         let task = receiver.recv().await?;
         let text = String::from_utf8_lossy(&task);
         let workload: u64 = text.trim().parse().unwrap_or(0);

@@ -117,7 +117,7 @@ fn main() {
     let ctx = Context::new();
     println!("ferrozmq demo: the same sockets over three transports (\"news\" has no subscriber)");
     let only = std::env::args().nth(1);
-    for ep in endpoints().into_iter().filter(|e| only.as_deref().map_or(true, |o| e.starts_with(o))) {
+    for ep in endpoints().into_iter().filter(|e| only.as_deref().is_none_or(|o| e.starts_with(o))) {
         if let Err(e) = pipeline(&ctx, &ep).and_then(|_| pubsub(&ctx, &ep)) {
             eprintln!("demo: {ep}: {e}");
             std::process::exit(1);

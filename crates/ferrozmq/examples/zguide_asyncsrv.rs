@@ -132,7 +132,7 @@ fn client_task(ctx: Context, opts: Options, index: u64) -> ferrozmq::Result<()> 
     let (mut sent, mut received) = (0u64, 0u64);
     let expected = opts.expected_replies();
     loop {
-        if opts.requests.map_or(true, |n| sent < n) {
+        if opts.requests.is_none_or(|n| sent < n) {
             sent += 1;
             client.send(format!("request #{sent} from {identity}"), 0)?;
         }

@@ -65,7 +65,7 @@ fn main() -> Result<(), ferrozmq::Error> {
     println!("Hello World server listening on {}", responder.last_endpoint()?);
 
     let mut served = 0u64;
-    while opts.count.map_or(true, |n| served < n) {
+    while opts.count.is_none_or(|n| served < n) {
         let request = responder.recv_msg(0)?;
         println!("Received {}", String::from_utf8_lossy(&request));
         std::thread::sleep(opts.work); // "Do some work"

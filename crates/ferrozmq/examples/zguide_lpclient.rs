@@ -76,7 +76,7 @@ fn main() -> Result<(), ferrozmq::Error> {
     let mut client = connect(&ctx, &opts.connect)?;
 
     let mut sequence = 0u64;
-    while opts.count.map_or(true, |n| sequence < n) {
+    while opts.count.is_none_or(|n| sequence < n) {
         sequence += 1;
         let request = sequence.to_string();
         client.send(&request, 0)?;

@@ -131,7 +131,7 @@ fn main() -> Result<(), ferrozmq::Error> {
 
     let mut cycles = 0u64;
     let mut replies = 0u64;
-    while opts.count.map_or(true, |n| replies < n) {
+    while opts.count.is_none_or(|n| replies < n) {
         let request = server.recv_msg(0)?;
         cycles += 1;
 

@@ -68,7 +68,7 @@ fn main() -> Result<(), ferrozmq::Error> {
     println!("Broker: clients on {}, workers on {}", frontend.last_endpoint()?, backend.last_endpoint()?);
 
     let (mut requests, mut replies) = (0u64, 0u64);
-    while opts.count.map_or(true, |n| replies < n) {
+    while opts.count.is_none_or(|n| replies < n) {
         let mut items = [PollItem::from_socket(&frontend, POLLIN), PollItem::from_socket(&backend, POLLIN)];
         poll(&mut items, -1)?;
         if items[0].is_readable() {

@@ -59,7 +59,7 @@ fn main() -> Result<(), ferrozmq::Error> {
     responder.connect(&opts.connect)?;
 
     let mut served = 0u64;
-    while opts.count.map_or(true, |n| served < n) {
+    while opts.count.is_none_or(|n| served < n) {
         let request = responder.recv_msg(0)?;
         println!("Received request: [{}]", String::from_utf8_lossy(&request));
         std::thread::sleep(opts.work); // "Do some work"

@@ -89,7 +89,7 @@ fn main() -> Result<(), ferrozmq::Error> {
 
     let mut rng = Rng::from_clock();
     let mut published = 0u64;
-    while opts.count.map_or(true, |n| published < n) {
+    while opts.count.is_none_or(|n| published < n) {
         let zipcode = rng.below(opts.zip_max);
         let temperature = rng.below(215) as i64 - 80;
         let relhumidity = rng.below(50) + 10;

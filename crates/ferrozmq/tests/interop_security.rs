@@ -277,7 +277,7 @@ impl SecPeer {
         let prefix = format!("EVENT {sock} {name} ");
         let l = self.expect_async(EVENT_WAIT, &format!("libzmq event {name} on `{sock}` (value {value:?})"), |l| {
             l.strip_prefix(&prefix)
-                .is_some_and(|rest| value.map_or(true, |v| rest.split(' ').next() == Some(v.to_string().as_str())))
+                .is_some_and(|rest| value.is_none_or(|v| rest.split(' ').next() == Some(v.to_string().as_str())))
         });
         l[prefix.len()..].split(' ').next().unwrap().parse().unwrap()
     }

@@ -1480,7 +1480,7 @@ mod tests {
             for op in ops {
                 match op {
                     MultiOp::Add(p, pipe) => {
-                        let first = model.get(&p).map_or(true, |s| s.is_empty());
+                        let first = model.get(&p).is_none_or(|s| s.is_empty());
                         model.entry(p.clone()).or_default().insert(pipe);
                         prop_assert_eq!(trie.add(&p, pipe), first);
                     }
