@@ -142,15 +142,15 @@ impl Signal {
             // Waits for a reply never find it already there, so a
             // request-reply exchange never pauses.
             if spin && self.backoff.lock().unwrap_or_else(|p| p.into_inner()).note_hot() {
-                let until = Instant::now() + SPIN_FIRST_LOOK;
-                while Instant::now() < until {
-                    std::hint::spin_loop();
-                }
+                pause(SPIN_FIRST_LOOK);
             }
             return true;
         }
-        if spin {
-            self.backoff.lock().unwrap_or_else(|p| p.into_inner()).note_cold();
+        // Only the owner waits, so holding the lock through this wait costs
+        // nobody anything; it is taken once.
+        let backoff = spin.then(|| self.backoff.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(b) = &backoff {
+            b.note_cold();
         }
         let timeout_ms = match deadline {
             None => -1,
@@ -163,8 +163,7 @@ impl Signal {
                 ms.min(i32::MAX as u128) as i32
             }
         };
-        if spin {
-            let backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(backoff) = backoff {
             if backoff.should_spin() {
                 let found = self.spin(deadline);
                 backoff.record(found);
@@ -203,10 +202,7 @@ impl Signal {
         // streams messages would then hand them over one at a time (each
         // with a notification), where a short pause lets a batch build up.
         // A reply in a request-reply exchange pays this once.
-        let first_look = start + SPIN_FIRST_LOOK;
-        while Instant::now() < first_look {
-            std::hint::spin_loop();
-        }
+        pause(SPIN_FIRST_LOOK);
         let mut i: u32 = 0;
         loop {
             if self.take() {
@@ -250,5 +246,14 @@ impl Notify for Signal {
             self.fd.signal();
             self.written.store(true, Ordering::Release);
         }
+    }
+}
+
+/// Busy-waits for `d` without giving the CPU away (a pause too short for a
+/// sleep to honour).
+fn pause(d: Duration) {
+    let until = Instant::now() + d;
+    while Instant::now() < until {
+        std::hint::spin_loop();
     }
 }

@@ -226,7 +226,6 @@ impl Engine {
         self.handshake.as_ref().is_some_and(|h| h.awaiting_zap_reply())
     }
 
-    /// The stream's file descriptor (monitor events report it).
     /// True if the connection is held up by its peer: output the kernel
     /// will not take (EAGAIN) until the peer reads. Busy-polling cannot
     /// make that clear sooner; it only takes the CPU from the peer, which
@@ -237,6 +236,7 @@ impl Engine {
         !self.writable && self.out_len() > 0
     }
 
+    /// The stream's file descriptor (monitor events report it).
     pub(crate) fn raw_fd(&self) -> i32 {
         self.stream.raw_fd()
     }

@@ -137,9 +137,6 @@ struct EventLoop {
     /// I/O threads, a sender spinning on a full socket starves the very
     /// receiver it waits for.
     backpressured: bool,
-    /// Sessions run, and of those held up by backpressure, this turn.
-    ran: usize,
-    ran_backpressured: usize,
     backoff: crate::signal::SpinBackoff,
 }
 
@@ -157,8 +154,6 @@ impl EventLoop {
             last_work: Instant::now(),
             spinning: false,
             backpressured: false,
-            ran: 0,
-            ran_backpressured: 0,
             backoff: crate::signal::SpinBackoff::default(),
         }
     }
@@ -257,14 +252,16 @@ impl EventLoop {
             }
             self.fire_timers();
             let n = self.runnable.len();
-            self.ran = 0;
-            self.ran_backpressured = 0;
+            let (mut ran, mut held_up) = (0usize, 0usize);
             for _ in 0..n {
                 let Some(id) = self.runnable.pop_front() else { break };
-                self.run_session(id);
+                if let Some(backpressured) = self.run_session(id) {
+                    ran += 1;
+                    held_up += backpressured as usize;
+                }
             }
-            if self.ran > 0 {
-                self.backpressured = self.ran_backpressured == self.ran;
+            if ran > 0 {
+                self.backpressured = held_up == ran;
             }
         }
     }
@@ -386,14 +383,14 @@ impl EventLoop {
         }
     }
 
-    fn run_session(&mut self, id: u64) {
+    /// Runs one session's turn. Returns whether it ended held up by
+    /// backpressure (`Engine::backpressured`), or None if there was no such
+    /// session.
+    fn run_session(&mut self, id: u64) -> Option<bool> {
         let now = Instant::now();
-        let Some(s) = self.sessions.get_mut(&id) else { return };
+        let s = self.sessions.get_mut(&id)?;
         let next = s.run(now);
-        self.ran += 1;
-        if s.engine.as_ref().is_some_and(|e| e.backpressured()) {
-            self.ran_backpressured += 1;
-        }
+        let backpressured = s.engine.as_ref().is_some_and(|e| e.backpressured());
         match next {
             Next::Again => self.runnable.push_back(id),
             Next::Wait => {
@@ -405,6 +402,7 @@ impl EventLoop {
             }
             Next::Done => self.end_session(id),
         }
+        Some(backpressured)
     }
 
     fn end_session(&mut self, id: u64) {
