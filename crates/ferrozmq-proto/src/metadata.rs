@@ -35,10 +35,22 @@ pub fn is_valid_name(name: &[u8]) -> bool {
 /// keeps one entry per name; [`Metadata::parse`] keeps the peer's list as is,
 /// including repeated names, and [`Metadata::get`] then returns the first
 /// (libzmq keeps the first too: its property map uses insert-or-emplace).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Metadata {
     entries: Vec<(String, Bytes)>,
+    /// The values as NUL-terminated C strings, built on the first
+    /// [`Metadata::get_cstr`] (only C callers of `zmq_msg_gets` need them;
+    /// one list per connection, shared by all its frames). Cleared by every
+    /// change.
+    c_values: std::sync::OnceLock<Vec<std::ffi::CString>>,
 }
+
+impl PartialEq for Metadata {
+    fn eq(&self, other: &Metadata) -> bool {
+        self.entries == other.entries
+    }
+}
+impl Eq for Metadata {}
 
 impl Metadata {
     /// An empty property list.
@@ -66,6 +78,7 @@ impl Metadata {
         if !is_valid_name(name.as_bytes()) || value.len() > MAX_VALUE_LEN {
             return Err(ProtocolError::InvalidMetadata);
         }
+        self.c_values = std::sync::OnceLock::new();
         match self
             .entries
             .iter()
@@ -93,9 +106,27 @@ impl Metadata {
             .map(|(_, v)| v)
     }
 
+    /// The value of the first property named `name` as a NUL-terminated C
+    /// string (what `zmq_msg_gets` returns). A value with a NUL byte inside
+    /// reads up to that byte, as a C caller would see it anyway.
+    pub fn get_cstr(&self, name: &str) -> Option<&std::ffi::CStr> {
+        let i = self.entries.iter().position(|(n, _)| n.eq_ignore_ascii_case(name))?;
+        let all = self.c_values.get_or_init(|| {
+            self.entries
+                .iter()
+                .map(|(_, v)| {
+                    let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+                    std::ffi::CString::new(&v[..end]).unwrap_or_default()
+                })
+                .collect()
+        });
+        all.get(i).map(|c| c.as_c_str())
+    }
+
     /// Removes every property named `name` (ignoring case); returns the first
     /// removed value.
     pub fn remove(&mut self, name: &str) -> Option<Bytes> {
+        self.c_values = std::sync::OnceLock::new();
         let first = self.get(name).cloned();
         self.entries.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         first
@@ -182,13 +213,25 @@ impl Metadata {
             entries.push((name.to_owned(), data.slice(pos..value_end)));
             pos = value_end;
         }
-        Ok(Metadata { entries })
+        Ok(Metadata { entries, c_values: std::sync::OnceLock::new() })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn c_strings_follow_changes() {
+        let mut m = Metadata::new();
+        m.insert("Socket-Type", "DEALER");
+        assert_eq!(m.get_cstr("socket-type").unwrap().to_bytes(), b"DEALER");
+        m.insert("socket-type", "ROUTER");
+        assert_eq!(m.get_cstr("Socket-Type").unwrap().to_bytes(), b"ROUTER");
+        m.insert("X-Nul", &b"ab\0cd"[..]);
+        assert_eq!(m.get_cstr("X-Nul").unwrap().to_bytes(), b"ab");
+        assert!(m.get_cstr("User-Id").is_none());
+    }
 
     #[test]
     fn insert_replaces_case_insensitively() {

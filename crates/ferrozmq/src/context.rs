@@ -29,10 +29,15 @@ pub(crate) struct ContextInner {
 }
 
 impl ContextInner {
-    /// Picks an I/O thread for a new listener or session (round-robin).
-    pub(crate) fn io_thread(&self) -> &IoThread {
+    /// Picks an I/O thread for a new listener or session (round-robin);
+    /// `EMTHREAD` in a context made with no I/O threads (inproc only, as
+    /// libzmq's `zmq_ctx_new` + `ZMQ_IO_THREADS` 0).
+    pub(crate) fn io_thread(&self) -> Result<&IoThread> {
+        if self.io_threads.is_empty() {
+            return Err(Error::EMTHREAD);
+        }
         let i = self.next_io.fetch_add(1, Ordering::Relaxed) % self.io_threads.len();
-        &self.io_threads[i]
+        Ok(&self.io_threads[i])
     }
 
     pub(crate) fn io_threads(&self) -> &[IoThread] {
@@ -78,7 +83,7 @@ impl ContextInner {
 
 impl Drop for ContextInner {
     fn drop(&mut self) {
-        for t in &mut self.io_threads {
+        for t in &self.io_threads {
             t.stop();
         }
     }
@@ -127,14 +132,22 @@ impl Context {
         self.inner.shutdown();
     }
 
-    /// Terminates: like `shutdown`, then waits until every socket of the
-    /// context has been closed (dropped), as `zmq_ctx_term` does. The I/O
-    /// threads finish lingering deliveries when the last handle goes.
+    /// Terminates, as `zmq_ctx_term` does: like `shutdown`, then waits
+    /// until every socket of the context has been closed (dropped), then
+    /// until every lingering message has been delivered or its socket's
+    /// LINGER has expired, and joins the I/O threads. When it returns,
+    /// nothing of the context runs any more.
     pub fn term(&self) -> Result<()> {
         self.inner.shutdown();
-        let mut s = self.inner.sockets.lock().unwrap_or_else(|p| p.into_inner());
-        while !s.is_empty() {
-            s = self.inner.sockets_closed.wait(s).unwrap_or_else(|p| p.into_inner());
+        {
+            let mut s = self.inner.sockets.lock().unwrap_or_else(|p| p.into_inner());
+            while !s.is_empty() {
+                s = self.inner.sockets_closed.wait(s).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+        // Each I/O thread exits once its sessions have finished lingering.
+        for t in &self.inner.io_threads {
+            t.stop();
         }
         Ok(())
     }
@@ -186,9 +199,11 @@ fn default_busy_poll() -> std::time::Duration {
 }
 
 impl ContextBuilder {
-    /// Number of I/O threads (`ZMQ_IO_THREADS`, default 1; at least 1).
+    /// Number of I/O threads (`ZMQ_IO_THREADS`, default 1). 0 makes a
+    /// context for inproc only: tcp and ipc then fail with `EMTHREAD`, as
+    /// in libzmq.
     pub fn io_threads(mut self, n: usize) -> Self {
-        self.io_threads = n.max(1);
+        self.io_threads = n;
         self
     }
 

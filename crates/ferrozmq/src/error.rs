@@ -51,6 +51,8 @@ errors! {
     EAGAIN = libc::EAGAIN, "Resource temporarily unavailable";
     /// Resource busy.
     EBUSY = libc::EBUSY, "Device or resource busy";
+    /// Bad file descriptor (a poller given a negative fd).
+    EBADF = libc::EBADF, "Bad file descriptor";
     /// Connection refused.
     ECONNREFUSED = libc::ECONNREFUSED, "Connection refused";
     /// Connection aborted.

@@ -50,9 +50,10 @@ enum Payload {
 /// assert!(part.get_more());
 /// ```
 #[derive(Clone)]
+#[repr(C)]
 pub struct Msg {
     payload: Payload,
-    more: MoreFlag,
+    head: Head,
     /// The properties of the connection a received frame came from
     /// (`zmq_msg_gets`): shared by every frame of that connection, attached
     /// by the receiving socket's thread so the reference count never
@@ -60,13 +61,36 @@ pub struct Msg {
     metadata: Option<Arc<Metadata>>,
 }
 
-/// The MORE flag, held in a whole word. As a `bool` it left seven bytes of
-/// padding at the end of `Msg`, which moves of a `Msg` copied with
-/// overlapping 4-byte loads and stores; reloading those stalled store
-/// forwarding, measured at a third of the time of taking a frame out of a
-/// pipe. With no padding, a move is whole 8- and 16-byte words.
+/// The MORE flag and the routing id, together one whole word. As a `bool`
+/// the flag left seven bytes of padding at the end of `Msg`, which moves of
+/// a `Msg` copied with overlapping 4-byte loads and stores; reloading those
+/// stalled store forwarding, measured at a third of the time of taking a
+/// frame out of a pipe. With no padding, a move is whole 8- and 16-byte words.
+///
+/// `flags` also carries [`HEAD_MARK`] in its high half, so that the C ABI
+/// can tell a `zmq_msg_t` that holds a `Msg` from one that was never
+/// initialised or was already closed (libzmq checks its type byte the same
+/// way and answers `EFAULT`).
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct MoreFlag(u64);
+#[repr(C)]
+struct Head {
+    flags: u32,
+    /// The routing id of CLIENT/SERVER messages (`zmq_msg_routing_id`); 0 = none.
+    routing_id: u32,
+}
+
+/// The high half of `Head::flags` in every live `Msg`.
+const HEAD_MARK: u32 = 0x4D53_0000;
+const FLAG_MORE: u32 = 1;
+
+impl Head {
+    const NEW: Head = Head { flags: HEAD_MARK, routing_id: 0 };
+
+    #[inline]
+    fn more(self) -> bool {
+        self.flags & FLAG_MORE != 0
+    }
+}
 
 // The C ABI stores a `Msg` inside a 64-byte `zmq_msg_t`.
 const _: () = assert!(std::mem::size_of::<Msg>() <= 64);
@@ -74,7 +98,7 @@ const _: () = assert!(std::mem::size_of::<Msg>() <= 64);
 impl Msg {
     /// An empty frame (zero bytes), as `zmq_msg_init` makes.
     pub const fn new() -> Msg {
-        Msg { payload: Payload::Inline { len: 0, data: [0; INLINE_CAPACITY] }, more: MoreFlag(0), metadata: None }
+        Msg { payload: Payload::Inline { len: 0, data: [0; INLINE_CAPACITY] }, head: Head::NEW, metadata: None }
     }
 
     /// A frame holding a copy of `data`; small frames are stored inline.
@@ -82,18 +106,18 @@ impl Msg {
         if data.len() <= INLINE_CAPACITY {
             let mut buf = [0u8; INLINE_CAPACITY];
             buf[..data.len()].copy_from_slice(data);
-            Msg { payload: Payload::Inline { len: data.len() as u8, data: buf }, more: MoreFlag(0), metadata: None }
+            Msg { payload: Payload::Inline { len: data.len() as u8, data: buf }, head: Head::NEW, metadata: None }
         } else {
-            Msg { payload: Payload::Shared(Bytes::copy_from_slice(data)), more: MoreFlag(0), metadata: None }
+            Msg { payload: Payload::Shared(Bytes::copy_from_slice(data)), head: Head::NEW, metadata: None }
         }
     }
 
     /// A frame of `size` zero bytes (`zmq_msg_init_size`).
     pub fn with_size(size: usize) -> Msg {
         if size <= INLINE_CAPACITY {
-            Msg { payload: Payload::Inline { len: size as u8, data: [0; INLINE_CAPACITY] }, more: MoreFlag(0), metadata: None }
+            Msg { payload: Payload::Inline { len: size as u8, data: [0; INLINE_CAPACITY] }, head: Head::NEW, metadata: None }
         } else {
-            Msg { payload: Payload::Unique(BytesMut::zeroed(size)), more: MoreFlag(0), metadata: None }
+            Msg { payload: Payload::Unique(BytesMut::zeroed(size)), head: Head::NEW, metadata: None }
         }
     }
 
@@ -103,7 +127,7 @@ impl Msg {
         if bytes.len() <= INLINE_CAPACITY {
             Msg::copy_from_slice(&bytes)
         } else {
-            Msg { payload: Payload::Shared(bytes), more: MoreFlag(0), metadata: None }
+            Msg { payload: Payload::Shared(bytes), head: Head::NEW, metadata: None }
         }
     }
 
@@ -135,7 +159,7 @@ impl Msg {
     #[inline]
     pub(crate) fn from_inline(len: usize, data: [u8; INLINE_CAPACITY]) -> Msg {
         debug_assert!(len <= INLINE_CAPACITY);
-        Msg { payload: Payload::Inline { len: len.min(INLINE_CAPACITY) as u8, data }, more: MoreFlag(0), metadata: None }
+        Msg { payload: Payload::Inline { len: len.min(INLINE_CAPACITY) as u8, data }, head: Head::NEW, metadata: None }
     }
 
     /// Mutable access to the payload (`zmq_msg_data`). A shared payload is
@@ -171,13 +195,26 @@ impl Msg {
     /// True if more frames of the same message follow this one.
     #[inline]
     pub fn get_more(&self) -> bool {
-        self.more.0 != 0
+        self.head.more()
     }
 
     /// Sets the MORE flag (normally done by `send` from `SNDMORE`).
     #[inline]
     pub fn set_more(&mut self, more: bool) {
-        self.more = MoreFlag(more as u64);
+        self.head.flags = HEAD_MARK | more as u32;
+    }
+
+    /// The routing id a SERVER stamped on a received message, or that a
+    /// SERVER is to route a reply by (`zmq_msg_routing_id`); 0 = none.
+    #[inline]
+    pub fn routing_id(&self) -> u32 {
+        self.head.routing_id
+    }
+
+    /// Sets the routing id (`zmq_msg_set_routing_id`); 0 clears it.
+    #[inline]
+    pub fn set_routing_id(&mut self, id: u32) {
+        self.head.routing_id = id;
     }
 
     /// The payload as a `Bytes` (zero-copy for shared payloads).
@@ -240,6 +277,53 @@ impl Msg {
     pub fn is_shared(&self) -> bool {
         !matches!(self.payload, Payload::Inline { .. })
     }
+
+    /// Builds a frame around a `Bytes` without copying, whatever its size:
+    /// `zmq_msg_init_data` and `zmq_send_const` hand over a caller's buffer,
+    /// and the caller must get its own pointer back from `zmq_msg_data` and
+    /// its free callback only when the last reference goes.
+    pub fn from_bytes_shared(bytes: Bytes) -> Msg {
+        Msg { payload: Payload::Shared(bytes), head: Head::NEW, metadata: None }
+    }
+
+    /// A copy that shares this frame's payload (`zmq_msg_copy`): a private
+    /// buffer is frozen into a shared one first, so neither copy duplicates
+    /// the bytes. The copy keeps the MORE flag, routing id and properties.
+    pub fn share(&mut self) -> Msg {
+        if let Payload::Unique(b) = &mut self.payload {
+            let frozen = std::mem::take(b).freeze();
+            self.payload = Payload::Shared(frozen);
+        }
+        self.clone()
+    }
+
+    /// Like [`Msg::gets`], as a NUL-terminated C string that lives as long
+    /// as the message (`zmq_msg_gets` returns a `const char *`).
+    pub fn property_cstr(&self, name: &str) -> Option<&std::ffi::CStr> {
+        let meta = self.metadata.as_deref()?;
+        let name = if name.eq_ignore_ascii_case("Routing-Id") { "Identity" } else { name };
+        meta.get_cstr(name)
+    }
+
+    /// Whether 64 raw bytes hold a live `Msg` (written by one of the
+    /// constructors and not yet dropped): its payload tag is one of the three
+    /// and its head carries the mark. The C ABI asks this before it treats a
+    /// caller's `zmq_msg_t` as a `Msg`, so that a message that was never
+    /// initialised, or was closed (the ABI zeroes it), fails with `EFAULT`
+    /// as in libzmq instead of being read as one. A check, not a proof:
+    /// garbage that happens to look right is not detected (nor is it by
+    /// libzmq).
+    #[doc(hidden)]
+    pub fn raw_looks_live(raw: &[u64; 8]) -> bool {
+        const HEAD_WORD: usize = std::mem::offset_of!(Msg, head) / 8;
+        const _: () = assert!(std::mem::offset_of!(Msg, head) % 8 == 0);
+        const _: () = assert!(std::mem::offset_of!(Msg, payload) == 0);
+        let word = raw[HEAD_WORD];
+        // `flags` is the first field of `Head`: the low half of the word on
+        // a little-endian machine.
+        let flags = if cfg!(target_endian = "little") { word as u32 } else { (word >> 32) as u32 };
+        raw[0] <= 2 && flags & 0xFFFF_0000 == HEAD_MARK
+    }
 }
 
 impl Default for Msg {
@@ -264,7 +348,7 @@ impl AsRef<[u8]> for Msg {
 
 impl PartialEq for Msg {
     fn eq(&self, other: &Msg) -> bool {
-        self.as_bytes() == other.as_bytes() && self.more == other.more
+        self.as_bytes() == other.as_bytes() && self.get_more() == other.get_more()
     }
 }
 impl Eq for Msg {}
@@ -309,7 +393,7 @@ impl From<Vec<u8>> for Msg {
         if v.len() <= INLINE_CAPACITY {
             Msg::copy_from_slice(&v)
         } else {
-            Msg { payload: Payload::Shared(Bytes::from(v)), more: MoreFlag(0), metadata: None }
+            Msg { payload: Payload::Shared(Bytes::from(v)), head: Head::NEW, metadata: None }
         }
     }
 }
@@ -326,7 +410,7 @@ impl From<Bytes> for Msg {
 impl From<&Msg> for Msg {
     fn from(m: &Msg) -> Msg {
         let mut m = m.clone();
-        m.more = MoreFlag(0);
+        m.head = Head::NEW;
         m.metadata = None;
         m
     }
@@ -353,6 +437,17 @@ mod tests {
         assert_eq!(m.as_bytes().as_ptr(), ptr, "no copy for large payloads");
         let edge = Msg::from(vec![1u8; INLINE_CAPACITY]);
         assert!(!edge.is_shared());
+    }
+
+    #[test]
+    fn share_freezes_once_and_keeps_the_pointer() {
+        let mut m = Msg::with_size(1000);
+        m.as_mut_bytes()[0] = 9;
+        let p = m.as_bytes().as_ptr();
+        let c = m.share();
+        assert_eq!(c.as_bytes().as_ptr(), p);
+        assert_eq!(m.as_bytes().as_ptr(), p);
+        assert_eq!(c[0], 9);
     }
 
     #[test]

@@ -220,8 +220,16 @@ impl SocketCore {
         }
     }
 
-    fn send(&mut self, mut msg: Msg, flags: i32) -> Result<()> {
-        self.check_term()?;
+    fn send(&mut self, msg: Msg, flags: i32) -> Result<()> {
+        self.send_or_return(msg, flags).map_err(|(e, _)| e)
+    }
+
+    /// `send` that hands the message back when it was not sent (the C ABI's
+    /// `zmq_msg_send` leaves the caller's message untouched on failure).
+    fn send_or_return(&mut self, mut msg: Msg, flags: i32) -> std::result::Result<(), (Error, Msg)> {
+        if let Err(e) = self.check_term() {
+            return Err((e, msg));
+        }
         msg.set_more(flags & SNDMORE != 0);
         self.process();
         let mut msg = match self.pattern.send(msg) {
@@ -230,10 +238,10 @@ impl SocketCore {
                 return Ok(());
             }
             Err((Error::EAGAIN, m)) => m,
-            Err((e, _)) => return Err(e),
+            Err(e) => return Err(e),
         };
         if flags & DONTWAIT != 0 || self.options.sndtimeo == 0 {
-            return Err(Error::EAGAIN);
+            return Err((Error::EAGAIN, msg));
         }
         let until = deadline(self.options.sndtimeo);
         // A sender blocked at the HWM busy-polls for room only with small
@@ -242,7 +250,9 @@ impl SocketCore {
         let spin = msg.len() < STREAMING_NO_SPIN_SIZE;
         loop {
             self.mailbox.signal.wait(until, spin);
-            self.check_term()?;
+            if let Err(e) = self.check_term() {
+                return Err((e, msg));
+            }
             self.process();
             msg = match self.pattern.send(msg) {
                 Ok(()) => {
@@ -250,10 +260,10 @@ impl SocketCore {
                     return Ok(());
                 }
                 Err((Error::EAGAIN, m)) => m,
-                Err((e, _)) => return Err(e),
+                Err(e) => return Err(e),
             };
             if until.is_some_and(|d| Instant::now() >= d) {
-                return Err(Error::EAGAIN);
+                return Err((Error::EAGAIN, msg));
             }
         }
     }
@@ -396,9 +406,9 @@ impl SocketCore {
                 return Err(e);
             }
         };
+        let io = self.ctx.io_thread()?.shared.clone();
         let fd = listener.raw_fd();
         self.monitor.emit(EventKind::Listening, fd as u32, &resolved);
-        let io = self.ctx.io_thread().shared.clone();
         let id = next_id();
         let mut config = self.session_config();
         config.endpoint = resolved.clone();
@@ -440,7 +450,7 @@ impl SocketCore {
                 ConnectTarget::Ipc(name)
             }
         };
-        let io = self.ctx.io_thread().shared.clone();
+        let io = self.ctx.io_thread()?.shared.clone();
         let mut config = self.session_config();
         // libzmq applies CONNECT_ROUTING_ID to the next connect only.
         config.connect_routing_id = self.options.connect_routing_id.take();
@@ -642,6 +652,13 @@ impl Socket {
     /// says so; `EAGAIN` with DONTWAIT or on timeout.
     pub fn send(&self, msg: impl Into<Msg>, flags: i32) -> Result<()> {
         self.core().send(msg.into(), flags)
+    }
+
+    /// Like [`Socket::send`], but a message that was not sent comes back
+    /// with the error, untouched but for its MORE flag, so the caller can
+    /// retry or keep it (the C ABI's `zmq_msg_send` contract).
+    pub fn send_or_return(&self, msg: Msg, flags: i32) -> std::result::Result<(), (Error, Msg)> {
+        self.core().send_or_return(msg, flags)
     }
 
     /// Sends a whole multipart message.

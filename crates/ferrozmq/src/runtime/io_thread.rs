@@ -75,7 +75,11 @@ impl IoShared {
 /// A running I/O thread.
 pub(crate) struct IoThread {
     pub shared: Arc<IoShared>,
-    handle: Option<JoinHandle<()>>,
+    /// Taken by the first `stop`, which joins it: `Context::term` stops the
+    /// threads itself (so the join never happens inside whichever `drop`
+    /// releases the context last), and dropping the context after that
+    /// finds nothing left to join.
+    handle: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl IoThread {
@@ -92,14 +96,20 @@ impl IoThread {
         let handle = std::thread::Builder::new()
             .name(format!("fzmq-io-{index}"))
             .spawn(move || EventLoop::new(poll, s2, busy_poll).run())?;
-        Ok(IoThread { shared, handle: Some(handle) })
+        Ok(IoThread { shared, handle: Mutex::new(Some(handle)) })
     }
 
     /// Asks the thread to finish (after lingering sessions) and waits for it.
-    pub(crate) fn stop(&mut self) {
-        self.shared.post(IoCommand::Stop);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
+    pub(crate) fn stop(&self) {
+        let handle = self.handle.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            self.shared.post(IoCommand::Stop);
+            // A thread never joins itself (a free callback run by this I/O
+            // thread could drop the last context handle): it exits on its
+            // own once the Stop command is seen.
+            if h.thread().id() != std::thread::current().id() {
+                let _ = h.join();
+            }
         }
     }
 }
