@@ -15,8 +15,8 @@ Normally started through bench/compare.sh, which installs the dependencies
 and builds both sides first; run directly it needs --kit-bin and --fzmq.
 Python 3 standard library only.
 
-Exit status: 0 when every ferrozmq<->ferrozmq run produced a figure, 1 when
-one of them failed, timed out or printed nothing (failures of libzmq runs
+Exit status: 0 when every ferrozmq<->ferrozmq run (fzmq perf, and the C kit
+on ferrozmq's libzmq.so.5) produced a figure, 1 when one of them failed, timed out or printed nothing (failures of libzmq runs
 and of the mixed pairings are reported in the table but do not fail the
 runner), 2 on a usage error.
 """
@@ -42,7 +42,7 @@ import time
 
 DEFAULT_SIZES = "8,64,1024,65536"
 DEFAULT_TRANSPORTS = "tcp,ipc,inproc"
-DEFAULT_PAIRS = "libzmq,ferrozmq,mixed,raw"
+DEFAULT_PAIRS = "libzmq,ferrozmq,capi,mixed,raw"
 
 # The targets of the performance issue, checked (not asserted) in the table.
 THR_TARGET = 1.5  # ferrozmq / libzmq throughput at 8, 64 and 1024 B
@@ -50,6 +50,7 @@ THR_TARGET_SIZES = (8, 64, 1024)
 LAT_FLOOR_TARGET = 1.5  # ferrozmq one-way latency / raw floor, tcp and ipc
 LAT_INPROC_TARGET = 0.5  # ferrozmq / libzmq one-way latency, inproc
 BW_TARGET = 0.9  # ferrozmq / raw bandwidth at 64 KiB
+CAPI_TARGET = 0.9  # the C kit on ferrozmq's libzmq.so.5 / fzmq perf: within 10 %
 BW_SIZE = 65536
 
 
@@ -75,7 +76,8 @@ def parse_args(argv):
     p.add_argument("--transports", default=env("BENCH_TRANSPORTS", DEFAULT_TRANSPORTS),
                    help="tcp, ipc, inproc (default all)")
     p.add_argument("--pairs", default=env("BENCH_PAIRS", DEFAULT_PAIRS),
-                   help="libzmq, ferrozmq, mixed (both cross pairings), raw (the "
+                   help="libzmq, ferrozmq, capi (the same C kit on ferrozmq's "
+                   "libzmq.so.5, needs --capi-lib), mixed (both cross pairings), raw (the "
                    "floor), rivals (zeromq/rzmq crates, tcp 64 B thr, needs "
                    "--rivals-bin); default %s" % DEFAULT_PAIRS)
     p.add_argument("--scale", type=float, default=float(env("BENCH_SCALE", 1.0)),
@@ -95,6 +97,9 @@ def parse_args(argv):
     p.add_argument("--kit-bin", default=env("BENCH_KIT_BIN", ""),
                    help="directory with the built C kit (local_thr, raw_lat, ...)")
     p.add_argument("--fzmq", default=env("FZMQ", ""), help="the fzmq binary")
+    p.add_argument("--capi-lib", default=env("BENCH_CAPI_LIB", ""),
+                   help="directory with ferrozmq's libzmq.so.5 (scripts/build-capi.sh stages it "
+                   "in target/capi/lib); the capi pairing runs the C kit with LD_LIBRARY_PATH on it")
     p.add_argument("--rivals-bin", default=env("BENCH_RIVALS_BIN", ""),
                    help="directory with the rival crates' programs (bench/rust-rivals)")
     p.add_argument("--label", default=env("BENCH_LABEL", ""),
@@ -113,7 +118,7 @@ def parse_args(argv):
         if t not in ("tcp", "ipc", "inproc"):
             p.error("unknown transport %r" % t)
     for t in a.pairs:
-        if t not in ("libzmq", "ferrozmq", "mixed", "raw", "rivals"):
+        if t not in ("libzmq", "ferrozmq", "capi", "mixed", "raw", "rivals"):
             p.error("unknown pairing %r" % t)
     if a.reps < 1 or a.scale <= 0 or not a.sizes or any(s < 1 for s in a.sizes):
         p.error("--reps >= 1, --scale > 0 and sizes >= 1 expected")
@@ -169,13 +174,15 @@ class Pairing:
         self.key, self.label, self.bind, self.connect, self.kind = key, label, bind, connect, kind
 
 
-def pairings_for(transport, kind, size, cfg, libzmq, ferro):
+def pairings_for(transport, kind, size, cfg, libzmq, ferro, capi=None):
     """The pairings of one cell, in the order they take turns."""
     out = []
     if "libzmq" in cfg.pairs:
         out.append(Pairing("libzmq", "libzmq↔libzmq", libzmq, libzmq))
     if "ferrozmq" in cfg.pairs:
         out.append(Pairing("ferrozmq", "ferrozmq↔ferrozmq", ferro, ferro))
+    if capi is not None and "capi" in cfg.pairs:
+        out.append(Pairing("capi", "C kit on ferrozmq's libzmq.so.5", capi, capi))
     if transport != "inproc":
         if "mixed" in cfg.pairs:
             # Named connect side -> bind side: for thr the sender -> the
@@ -682,6 +689,28 @@ def build_tables(cfg, summary, meta):
                                      cell(rivals[0][1], fmt_rate), cell(rivals[1][1], fmt_rate)))
         w("")
 
+    capi_cells = [(t, s, k) for t in cfg.transports for s in cfg.sizes for k in ("thr", "lat")
+                  if S(t, s, k, "capi")]
+    if capi_cells:
+        w("## The C ABI: the same C kit on ferrozmq's libzmq.so.5")
+        w("")
+        w("Throughput ratio C/fzmq (higher is better) and latency ratio fzmq/C "
+          "(higher is better), target ≥ %.1f: within 10 %% of `fzmq perf`." % CAPI_TARGET)
+        w("")
+        w("| transport | size B | kind | libzmq | C kit on ferrozmq | fzmq perf | C/libzmq | vs fzmq | target |")
+        w("|---|---:|---|---:|---:|---:|---:|---:|---|")
+        for t, s, k in capi_cells:
+            unit = fmt_rate if k == "thr" else fmt_us
+            c, f, l = S(t, s, k, "capi"), S(t, s, k, "ferrozmq"), S(t, s, k, "libzmq")
+            r = ratio(c, f) if k == "thr" else ratio(f, c)
+            rl = ratio(c, l) if k == "thr" else ratio(l, c)
+            v = verdict(r, CAPI_TARGET, True)
+            if r is not None:
+                targets.append(("C ABI %s %s %d B: within 10%% of fzmq" % (k, t, s), r, v))
+            w("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
+                t, s, k, cell(l, unit), cell(c, unit), cell(f, unit), fmt_ratio(rl), fmt_ratio(r), v))
+        w("")
+
     w("## Targets")
     w("")
     if targets:
@@ -872,6 +901,16 @@ def main(argv):
     kit = cfg.kit_bin
     libzmq = Impl("libzmq", lambda prog: [os.path.join(kit, prog)])
     ferro = Impl("ferrozmq", lambda prog: [cfg.fzmq, "perf", prog])
+    # The very same C binaries as the libzmq column, loading ferrozmq's
+    # libzmq.so.5 instead of Debian's.
+    capi = None
+    if "capi" in cfg.pairs:
+        if cfg.capi_lib and os.path.exists(os.path.join(cfg.capi_lib, "libzmq.so.5")):
+            capi = Impl("capi", lambda prog: ["env", "LD_LIBRARY_PATH=" + os.path.abspath(cfg.capi_lib),
+                                              os.path.join(kit, prog)])
+        else:
+            print("compare: capi asked for but no libzmq.so.5 in --capi-lib %r; skipped" % cfg.capi_lib,
+                  file=sys.stderr)
     if "rivals" in cfg.pairs and not cfg.rivals_bin:
         print("compare: rivals asked for but no --rivals-bin; skipped", file=sys.stderr)
 
@@ -902,7 +941,7 @@ def main(argv):
         for tr in cfg.transports:
             for size in cfg.sizes:
                 for kind in ("thr", "lat"):
-                    pairs = pairings_for(tr, kind, size, cfg, libzmq, ferro)
+                    pairs = pairings_for(tr, kind, size, cfg, libzmq, ferro, capi)
                     meter = LoadMeter()
                     got = {p.key: [] for p in pairs}
                     # Interleaved: A B C D A B C D ..., so drift hits every pairing alike.
@@ -953,7 +992,7 @@ def main(argv):
 
     print(table)
     print("compare: wrote %s/{table.md,results.json,chart.svg,log.txt}" % cfg.out, file=sys.stderr)
-    ferro_bad = [s for s in samples if s["pairing"] == "ferrozmq" and s["status"] != "ok"]
+    ferro_bad = [s for s in samples if s["pairing"] in ("ferrozmq", "capi") and s["status"] != "ok"]
     if ferro_bad:
         print("compare: %d ferrozmq↔ferrozmq run(s) failed — see the table and %s/log.txt"
               % (len(ferro_bad), cfg.out), file=sys.stderr)

@@ -12,7 +12,9 @@
 # arguments. Environment: BENCH_KIT (kit sources), BENCH_BUILD (where the kit
 # is built; default target/bench-kit), FZMQ (use this fzmq binary instead of
 # building one), BENCH_RIVALS=1 (also build bench/rust-rivals and add the
-# zeromq/rzmq crates' column), and compare.py's BENCH_* variables.
+# zeromq/rzmq crates' column), BENCH_CAPI_LIB (use this directory's
+# libzmq.so.5 for the C-ABI column instead of building one with
+# scripts/build-capi.sh), and compare.py's BENCH_* variables.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -69,6 +71,14 @@ else
 fi
 [ -x "$fzmq" ] || { say "no fzmq binary at $fzmq"; exit 1; }
 
+# --- ferrozmq's libzmq.so.5 (the C kit runs on it too: the "capi" column) -
+capi_lib=${BENCH_CAPI_LIB:-}
+if [ -z "$capi_lib" ]; then
+    say "bash scripts/build-capi.sh"
+    bash scripts/build-capi.sh
+    capi_lib=$root/target/capi/lib
+fi
+
 # --- optional: the zeromq and rzmq crates -----------------------------------
 extra=()
 if [ "${BENCH_RIVALS:-0}" = 1 ]; then
@@ -80,4 +90,4 @@ if [ "${BENCH_RIVALS:-0}" = 1 ]; then
     fi
 fi
 
-exec python3 "$here/compare.py" --kit-bin "$build" --fzmq "$fzmq" "${extra[@]}" "$@"
+exec python3 "$here/compare.py" --kit-bin "$build" --fzmq "$fzmq" --capi-lib "$capi_lib" "${extra[@]}" "$@"

@@ -41,6 +41,7 @@ pub mod guide;
 mod mailbox;
 pub mod monitor;
 mod msg;
+mod payload_pool;
 pub mod options;
 mod patterns;
 mod pipe;

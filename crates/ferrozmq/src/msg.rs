@@ -9,6 +9,7 @@
 //! `Msg` is at most 64 bytes so that the C ABI's opaque `zmq_msg_t` (64 bytes)
 //! can hold one by value.
 
+use crate::payload_pool::PooledBuf;
 use bytes::{Bytes, BytesMut};
 use ferrozmq_proto::Metadata;
 use std::fmt;
@@ -30,6 +31,9 @@ enum Payload {
     Shared(Bytes),
     /// A private, writable buffer (from `with_size` or copy-on-write).
     Unique(BytesMut),
+    /// A private buffer of 39 B to 8 KiB, recycled between threads when the
+    /// message is dropped (see `payload_pool`).
+    Pooled(PooledBuf),
 }
 
 /// One frame of a message, with its MORE flag.
@@ -108,7 +112,11 @@ impl Msg {
             buf[..data.len()].copy_from_slice(data);
             Msg { payload: Payload::Inline { len: data.len() as u8, data: buf }, head: Head::NEW, metadata: None }
         } else {
-            Msg { payload: Payload::Shared(Bytes::copy_from_slice(data)), head: Head::NEW, metadata: None }
+            let payload = match PooledBuf::copy_of(data) {
+                Some(p) => Payload::Pooled(p),
+                None => Payload::Shared(Bytes::copy_from_slice(data)),
+            };
+            Msg { payload, head: Head::NEW, metadata: None }
         }
     }
 
@@ -117,7 +125,11 @@ impl Msg {
         if size <= INLINE_CAPACITY {
             Msg { payload: Payload::Inline { len: size as u8, data: [0; INLINE_CAPACITY] }, head: Head::NEW, metadata: None }
         } else {
-            Msg { payload: Payload::Unique(BytesMut::zeroed(size)), head: Head::NEW, metadata: None }
+            let payload = match PooledBuf::zeroed(size) {
+                Some(p) => Payload::Pooled(p),
+                None => Payload::Unique(BytesMut::zeroed(size)),
+            };
+            Msg { payload, head: Head::NEW, metadata: None }
         }
     }
 
@@ -138,6 +150,7 @@ impl Msg {
             Payload::Inline { len, data } => &data[..*len as usize],
             Payload::Shared(b) => b,
             Payload::Unique(b) => b,
+            Payload::Pooled(b) => b.as_slice(),
         }
     }
 
@@ -172,6 +185,7 @@ impl Msg {
         match &mut self.payload {
             Payload::Inline { len, data } => &mut data[..*len as usize],
             Payload::Unique(b) => &mut b[..],
+            Payload::Pooled(b) => b.as_mut_slice(),
             Payload::Shared(_) => unreachable!("converted to Unique above"),
         }
     }
@@ -183,6 +197,7 @@ impl Msg {
             Payload::Inline { len, .. } => *len as usize,
             Payload::Shared(b) => b.len(),
             Payload::Unique(b) => b.len(),
+            Payload::Pooled(b) => b.as_slice().len(),
         }
     }
 
@@ -223,6 +238,7 @@ impl Msg {
             Payload::Inline { len, data } => Bytes::copy_from_slice(&data[..len as usize]),
             Payload::Shared(b) => b,
             Payload::Unique(b) => b.freeze(),
+            Payload::Pooled(b) => Bytes::from(b.into_vec()),
         }
     }
 
@@ -290,9 +306,18 @@ impl Msg {
     /// buffer is frozen into a shared one first, so neither copy duplicates
     /// the bytes. The copy keeps the MORE flag, routing id and properties.
     pub fn share(&mut self) -> Msg {
-        if let Payload::Unique(b) = &mut self.payload {
-            let frozen = std::mem::take(b).freeze();
-            self.payload = Payload::Shared(frozen);
+        match &mut self.payload {
+            Payload::Unique(b) => {
+                let frozen = std::mem::take(b).freeze();
+                self.payload = Payload::Shared(frozen);
+            }
+            Payload::Pooled(_) => {
+                let Payload::Pooled(b) = std::mem::replace(&mut self.payload, Payload::Shared(Bytes::new())) else {
+                    unreachable!("matched Pooled above")
+                };
+                self.payload = Payload::Shared(Bytes::from(b.into_vec()));
+            }
+            _ => {}
         }
         self.clone()
     }
@@ -306,7 +331,7 @@ impl Msg {
     }
 
     /// Whether 64 raw bytes hold a live `Msg` (written by one of the
-    /// constructors and not yet dropped): its payload tag is one of the three
+    /// constructors and not yet dropped): its payload tag is one of the four
     /// and its head carries the mark. The C ABI asks this before it treats a
     /// caller's `zmq_msg_t` as a `Msg`, so that a message that was never
     /// initialised, or was closed (the ABI zeroes it), fails with `EFAULT`
@@ -322,7 +347,7 @@ impl Msg {
         // `flags` is the first field of `Head`: the low half of the word on
         // a little-endian machine.
         let flags = if cfg!(target_endian = "little") { word as u32 } else { (word >> 32) as u32 };
-        raw[0] <= 2 && flags & 0xFFFF_0000 == HEAD_MARK
+        raw[0] <= 3 && flags & 0xFFFF_0000 == HEAD_MARK
     }
 }
 
