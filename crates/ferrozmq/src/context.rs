@@ -32,11 +32,17 @@ impl ContextInner {
     /// Picks an I/O thread for a new listener or session (round-robin);
     /// `EMTHREAD` in a context made with no I/O threads (inproc only, as
     /// libzmq's `zmq_ctx_new` + `ZMQ_IO_THREADS` 0).
-    pub(crate) fn io_thread(&self) -> Result<&IoThread> {
-        if self.io_threads.is_empty() {
+    ///
+    /// `affinity` is ZMQ_AFFINITY: a bit mask of the I/O threads allowed
+    /// (bit i = thread i); 0, or a mask naming none of them, allows all.
+    pub(crate) fn io_thread(&self, affinity: u64) -> Result<&IoThread> {
+        let n = self.io_threads.len();
+        if n == 0 {
             return Err(Error::EMTHREAD);
         }
-        let i = self.next_io.fetch_add(1, Ordering::Relaxed) % self.io_threads.len();
+        let allowed: Vec<usize> = (0..n.min(64)).filter(|i| affinity & (1u64 << i) != 0).collect();
+        let turn = self.next_io.fetch_add(1, Ordering::Relaxed);
+        let i = if allowed.is_empty() { turn % n } else { allowed[turn % allowed.len()] };
         Ok(&self.io_threads[i])
     }
 

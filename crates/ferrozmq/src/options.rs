@@ -114,6 +114,15 @@ option_ids! {
     THREAD_SAFE = 81, Bool;
     MULTICAST_MAXTPDU = 84, Int;
     BINDTODEVICE = 92, String;
+    USE_FD = 89, Int;
+    ZAP_ENFORCE_DOMAIN = 93, Bool;
+    LOOPBACK_FASTPATH = 94, Bool;
+    METADATA = 95, String;
+    MULTICAST_LOOP = 96, Bool;
+    IN_BATCH_SIZE = 101, Int;
+    OUT_BATCH_SIZE = 102, Int;
+    PRIORITY = 112, Int;
+    BUSY_POLL = 113, Int;
 }
 
 /// Aliases accepted by name (old libzmq names).
@@ -221,6 +230,24 @@ pub(crate) struct Options {
     pub multicast_maxtpdu: i32,
     pub bindtodevice: String,
     pub last_endpoint: String,
+    /// ZMQ_METADATA: application properties (`X-*`) sent in the handshake.
+    pub app_metadata: ferrozmq_proto::Metadata,
+    /// ZMQ_ZAP_ENFORCE_DOMAIN: with a ZAP domain and no handler, fail the
+    /// handshake instead of proceeding unauthenticated.
+    pub zap_enforce_domain: bool,
+    /// Options kept for libzmq programs that set and read them, with no
+    /// effect of their own here: ZMQ_USE_FD (only -1, "make the socket",
+    /// is accepted), MULTICAST_LOOP (for the multicast transports),
+    /// LOOPBACK_FASTPATH (Windows only in libzmq), IN/OUT_BATCH_SIZE (the
+    /// engine sizes its own batches), PRIORITY (SO_PRIORITY), BUSY_POLL
+    /// (ferrozmq busy-polls by context setting).
+    pub use_fd: i32,
+    pub multicast_loop: bool,
+    pub loopback_fastpath: bool,
+    pub in_batch_size: i32,
+    pub out_batch_size: i32,
+    pub priority: i32,
+    pub busy_poll: i32,
     /// The security mechanism and its keys/credentials (PLAIN_*, CURVE_*),
     /// selected the way libzmq's options.cpp does: setting a PLAIN option
     /// switches to PLAIN, a CURVE option to CURVE, `*_SERVER=0` back to NULL.
@@ -315,6 +342,15 @@ impl Default for Options {
             multicast_maxtpdu: 1500,
             bindtodevice: String::new(),
             last_endpoint: String::new(),
+            app_metadata: ferrozmq_proto::Metadata::new(),
+            zap_enforce_domain: false,
+            use_fd: -1,
+            multicast_loop: true,
+            loopback_fastpath: false,
+            in_batch_size: 8192,
+            out_batch_size: 8192,
+            priority: 0,
+            busy_poll: 0,
             security: Security::default(),
         }
     }
@@ -420,6 +456,29 @@ impl Options {
                 }
                 self.bindtodevice = String::from_utf8(v.to_vec()).map_err(|_| Error::EINVAL)?
             }
+            METADATA => {
+                // libzmq: "X-name:value", a name of at most 255 bytes.
+                let text = std::str::from_utf8(v).map_err(|_| Error::EINVAL)?;
+                let (name, value) = text.split_once(':').ok_or(Error::EINVAL)?;
+                if !name.starts_with("X-") || name.len() > 255 || value.is_empty() {
+                    return Err(Error::EINVAL);
+                }
+                self.app_metadata.try_insert(name, Bytes::copy_from_slice(value.as_bytes())).map_err(|_| Error::EINVAL)?;
+            }
+            ZAP_ENFORCE_DOMAIN => self.zap_enforce_domain = bool_value(v)?,
+            USE_FD => {
+                // Binding over a descriptor the caller made is not
+                // implemented: only "none" (-1) is accepted.
+                if int_value(v)? != -1 {
+                    return Err(Error::EINVAL);
+                }
+            }
+            MULTICAST_LOOP => self.multicast_loop = bool_value(v)?,
+            LOOPBACK_FASTPATH => self.loopback_fastpath = bool_value(v)?,
+            IN_BATCH_SIZE => self.in_batch_size = int_value(v).and_then(|x| if x > 0 { Ok(x) } else { Err(Error::EINVAL) })?,
+            OUT_BATCH_SIZE => self.out_batch_size = int_value(v).and_then(|x| if x > 0 { Ok(x) } else { Err(Error::EINVAL) })?,
+            PRIORITY => self.priority = non_negative(int_value(v)?)?,
+            BUSY_POLL => self.busy_poll = non_negative(int_value(v)?)?,
             PLAIN_SERVER => {
                 let on = bool_value(v)?;
                 self.security.as_server = on;
@@ -504,6 +563,14 @@ impl Options {
             MULTICAST_MAXTPDU => int(self.multicast_maxtpdu),
             BINDTODEVICE => Some(self.bindtodevice.as_bytes().to_vec()),
             LAST_ENDPOINT => Some(self.last_endpoint.as_bytes().to_vec()),
+            ZAP_ENFORCE_DOMAIN => int(self.zap_enforce_domain as i32),
+            USE_FD => int(self.use_fd),
+            MULTICAST_LOOP => int(self.multicast_loop as i32),
+            LOOPBACK_FASTPATH => int(self.loopback_fastpath as i32),
+            IN_BATCH_SIZE => int(self.in_batch_size),
+            OUT_BATCH_SIZE => int(self.out_batch_size),
+            PRIORITY => int(self.priority),
+            BUSY_POLL => int(self.busy_poll),
             MECHANISM => int(self.security.mechanism),
             PLAIN_SERVER => int((self.security.mechanism == MECHANISM_PLAIN && self.security.as_server) as i32),
             CURVE_SERVER => int((self.security.mechanism == MECHANISM_CURVE && self.security.as_server) as i32),

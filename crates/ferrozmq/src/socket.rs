@@ -322,6 +322,7 @@ impl SocketCore {
             reconnect_ivl: self.options.reconnect_ivl,
             reconnect_ivl_max: self.options.reconnect_ivl_max,
             handshake_ivl: self.options.handshake_ivl,
+            connect_timeout: self.options.connect_timeout,
             immediate: self.options.immediate,
             connect_routing_id: None,
             heartbeat_ivl: self.options.heartbeat_ivl,
@@ -330,6 +331,8 @@ impl SocketCore {
             endpoint: String::new(),
             mechanism: self.options.security.mechanism_config(),
             zap_domain: self.options.zap_domain.clone(),
+            zap_enforce_domain: self.options.zap_enforce_domain,
+            app_metadata: self.options.app_metadata.clone(),
             inproc: self.ctx.inproc.clone(),
         }
     }
@@ -385,7 +388,7 @@ impl SocketCore {
                 self.listen(endpoint, bound)?
             }
             Endpoint::Ipc(name) => {
-                let bound = crate::transport::ipc::bind(&name);
+                let bound = crate::transport::ipc::bind(&name, self.options.backlog);
                 self.listen(endpoint, bound)?
             }
         };
@@ -406,7 +409,7 @@ impl SocketCore {
                 return Err(e);
             }
         };
-        let io = self.ctx.io_thread()?.shared.clone();
+        let io = self.ctx.io_thread(self.options.affinity)?.shared.clone();
         let fd = listener.raw_fd();
         self.monitor.emit(EventKind::Listening, fd as u32, &resolved);
         let id = next_id();
@@ -450,7 +453,7 @@ impl SocketCore {
                 ConnectTarget::Ipc(name)
             }
         };
-        let io = self.ctx.io_thread()?.shared.clone();
+        let io = self.ctx.io_thread(self.options.affinity)?.shared.clone();
         let mut config = self.session_config();
         // libzmq applies CONNECT_ROUTING_ID to the next connect only.
         config.connect_routing_id = self.options.connect_routing_id.take();

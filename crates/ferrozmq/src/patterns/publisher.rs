@@ -32,6 +32,8 @@ pub(crate) struct Publisher {
     verbose: bool,
     verboser: bool,
     nodrop: bool,
+    /// ZMQ_INVERT_MATCHING: send to the subscribers that did not match.
+    invert: bool,
     welcome: Option<Msg>,
     dead: Vec<PipeId>,
 }
@@ -49,6 +51,7 @@ impl Publisher {
             verbose: false,
             verboser: false,
             nodrop: false,
+            invert: false,
             welcome: None,
             dead: Vec::new(),
         }
@@ -139,6 +142,11 @@ impl Pattern for Publisher {
             self.targets.clear();
             let targets = &mut self.targets;
             self.subscriptions.for_each_match(msg.as_bytes(), |p| targets.push(p));
+            if self.invert {
+                // ZMQ_INVERT_MATCHING: every subscriber that did not match.
+                let matched = std::mem::take(&mut self.targets);
+                self.targets.extend(self.writers.keys().filter(|id| !matched.contains(id)).copied());
+            }
             if self.nodrop {
                 let full = self
                     .targets
@@ -213,6 +221,7 @@ impl Pattern for Publisher {
                 }
             }),
             ids::XPUB_NODROP => bool_value(v).map(|b| self.nodrop = b),
+            ids::INVERT_MATCHING => bool_value(v).map(|b| self.invert = b),
             ids::XPUB_WELCOME_MSG if self.xpub => {
                 self.welcome = if v.is_empty() { None } else { Some(Msg::from(v)) };
                 Ok(())
@@ -220,6 +229,10 @@ impl Pattern for Publisher {
             _ => return None,
         };
         Some(r)
+    }
+
+    fn get_option(&self, id: i32) -> Option<Vec<u8>> {
+        (id == ids::INVERT_MATCHING).then(|| (self.invert as i32).to_ne_bytes().to_vec())
     }
 
     fn set_hwms(&mut self, sndhwm: u64, rcvhwm: u64) {

@@ -11,7 +11,7 @@ use super::{Pattern, SendResult};
 use crate::error::{Error, Result};
 use crate::mailbox::{Peer, PipeId};
 use crate::msg::Msg;
-use crate::options::ids;
+use crate::options::{bool_value, ids};
 use crate::pipe::PipeWriter;
 use crate::routing::subscription_trie::SubscriptionTrie;
 use crate::routing::FairQueue;
@@ -22,6 +22,8 @@ pub(crate) struct Subscriber {
     writers: HashMap<PipeId, PipeWriter>,
     fq: FairQueue,
     subscriptions: SubscriptionTrie,
+    /// ZMQ_INVERT_MATCHING: deliver the messages that match no subscription.
+    invert: bool,
     /// A message is being dropped because its first frame did not match.
     skipping: bool,
     /// A matching multipart message is being delivered.
@@ -47,6 +49,7 @@ impl Subscriber {
             writers: HashMap::new(),
             fq: FairQueue::default(),
             subscriptions: SubscriptionTrie::new(),
+            invert: false,
             skipping: false,
             delivering: false,
             sending_more: false,
@@ -113,7 +116,7 @@ impl Subscriber {
                 self.delivering = more;
                 return Some(msg);
             }
-            if self.subscriptions.matches(msg.as_bytes()) {
+            if self.subscriptions.matches(msg.as_bytes()) != self.invert {
                 self.delivering = msg.get_more();
                 return Some(msg);
             }
@@ -207,8 +210,13 @@ impl Pattern for Subscriber {
                 self.unsubscribe(v);
                 Some(Ok(()))
             }
+            ids::INVERT_MATCHING => Some(bool_value(v).map(|b| self.invert = b)),
             _ => None,
         }
+    }
+
+    fn get_option(&self, id: i32) -> Option<Vec<u8>> {
+        (id == ids::INVERT_MATCHING).then(|| (self.invert as i32).to_ne_bytes().to_vec())
     }
 
     fn set_hwms(&mut self, sndhwm: u64, rcvhwm: u64) {

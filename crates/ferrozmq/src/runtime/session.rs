@@ -48,6 +48,9 @@ pub(crate) struct SessionConfig {
     pub reconnect_ivl: i32,
     pub reconnect_ivl_max: i32,
     pub handshake_ivl: i32,
+    /// ZMQ_CONNECT_TIMEOUT in ms: how long a tcp connect may take before it
+    /// is abandoned and retried (0 = only HANDSHAKE_IVL bounds it).
+    pub connect_timeout: i32,
     pub immediate: bool,
     /// CONNECT_ROUTING_ID taken at `connect` (None for listeners).
     pub connect_routing_id: Option<Bytes>,
@@ -61,6 +64,10 @@ pub(crate) struct SessionConfig {
     pub mechanism: ferrozmq_proto::MechanismConfig,
     /// ZAP_DOMAIN.
     pub zap_domain: String,
+    /// ZAP_ENFORCE_DOMAIN.
+    pub zap_enforce_domain: bool,
+    /// ZMQ_METADATA: the application's `X-*` properties for the handshake.
+    pub app_metadata: Metadata,
     /// The context's inproc registry: the ZAP handler lives there.
     pub inproc: Arc<Mutex<InprocRegistry>>,
 }
@@ -73,13 +80,13 @@ impl SessionConfig {
         let handler = self.inproc.lock().unwrap_or_else(|p| p.into_inner()).is_bound(ZAP_ENDPOINT);
         HandshakeConfig {
             routing_id: self.routing_id.clone(),
-            metadata: Metadata::new(),
+            metadata: self.app_metadata.clone(),
             max_msg_size: self.max_msg_size,
             mechanism: self.mechanism.clone(),
             zap: ZapConfig {
                 handler,
                 domain: Bytes::copy_from_slice(self.zap_domain.as_bytes()),
-                enforce_domain: false,
+                enforce_domain: self.zap_enforce_domain,
             },
             ..HandshakeConfig::new(self.socket_type)
         }
@@ -151,6 +158,8 @@ pub(crate) struct Session {
     pub pipes: Option<EnginePipes>,
     pub engine: Option<Engine>,
     handshake_deadline: Option<Instant>,
+    /// When a tcp connect still in progress is given up (CONNECT_TIMEOUT).
+    connect_deadline: Option<Instant>,
     /// Set when the socket closed: None = linger forever.
     pub linger_deadline: Option<Option<Instant>>,
     /// A handshake completed over these pipes before (reconnects re-send
@@ -182,6 +191,7 @@ impl Session {
             role,
             notify: Arc::new(SessionNotify { flagged: AtomicBool::new(false), io: io.clone(), session_id: id }),
             handshake_deadline: if engine.is_some() { deadline_ms(config.handshake_ivl) } else { None },
+            connect_deadline: None,
             config,
             pipes: None,
             engine,
@@ -293,6 +303,8 @@ impl Session {
                     // A non-blocking TCP connect completes later (libzmq
                     // reports CONNECT_DELAYED, then CONNECTED).
                     self.established = false;
+                    self.connect_deadline =
+                        if self.config.connect_timeout > 0 { deadline_ms(self.config.connect_timeout) } else { None };
                     self.emit(EventKind::ConnectDelayed, libc::EINPROGRESS as u32);
                 } else {
                     self.established = true;
@@ -343,6 +355,9 @@ impl Session {
             if e.is_handshaking() {
                 take(self.handshake_deadline);
             }
+            if !self.established {
+                take(self.connect_deadline);
+            }
             if let Some(ttl) = e.peer_ttl {
                 take(Some(e.last_rx + ttl));
             }
@@ -392,6 +407,7 @@ impl Session {
         drop(engine);
         self.zap = None;
         self.handshake_deadline = None;
+        self.connect_deadline = None;
         self.heartbeat = None;
         if self.established {
             // libzmq: a failed handshake is reported (with protocol detail
@@ -527,8 +543,13 @@ impl Session {
             if engine.is_handshaking() && self.handshake_deadline.is_some_and(|d| now >= d) {
                 return self.lost(now, Lost::Timeout);
             }
+            if !self.established && self.connect_deadline.is_some_and(|d| now >= d) && !engine.stream.is_connected() {
+                // libzmq's connecter gives up at CONNECT_TIMEOUT and retries.
+                return self.lost(now, Lost::Timeout);
+            }
             if !self.established && engine.stream.is_connected() {
                 self.established = true;
+                self.connect_deadline = None;
                 let fd = engine.raw_fd() as u32;
                 self.emit(EventKind::Connected, fd);
             }

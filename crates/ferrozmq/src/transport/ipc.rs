@@ -18,8 +18,9 @@ fn socket_addr(name: &str) -> Result<SocketAddr> {
     }
 }
 
-/// Binds and returns the listener plus the endpoint string.
-pub(crate) fn bind(name: &str) -> Result<(Listener, String)> {
+/// Binds and returns the listener plus the endpoint string. `backlog` is
+/// ZMQ_BACKLOG, the kernel's queue of connections not yet accepted.
+pub(crate) fn bind(name: &str, backlog: i32) -> Result<(Listener, String)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = if name == "*" {
         let dir = std::env::temp_dir();
@@ -49,6 +50,8 @@ pub(crate) fn bind(name: &str) -> Result<(Listener, String)> {
     };
     let std_listener = std::os::unix::net::UnixListener::bind_addr(&addr).map_err(Error::from)?;
     std_listener.set_nonblocking(true).map_err(Error::from)?;
+    // std listens with its own backlog; listening again sets ours.
+    socket2::SockRef::from(&std_listener).listen(backlog.max(1)).map_err(Error::from)?;
     let owned = path.and_then(|p| {
         use std::os::unix::fs::MetadataExt;
         std::fs::symlink_metadata(&p).ok().map(|m| (p, m.ino()))

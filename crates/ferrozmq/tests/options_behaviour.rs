@@ -1,0 +1,211 @@
+//! Options that libzmq programs set through the C ABI and that change
+//! behaviour: INVERT_MATCHING, METADATA, ZAP_ENFORCE_DOMAIN,
+//! CONNECT_TIMEOUT, AFFINITY, IO_THREADS 0, and the ones kept for
+//! compatibility only (set and read back).
+
+use ferrozmq::monitor::{EventKind, EVENT_ALL};
+use ferrozmq::options::ids;
+use ferrozmq::{Context, Error, SocketType};
+use std::time::{Duration, Instant};
+
+fn int(v: i32) -> Vec<u8> {
+    v.to_ne_bytes().to_vec()
+}
+
+/// Sends `first` until the subscriber gets something (subscriptions travel
+/// asynchronously), bounded; returns what it got first.
+fn first_delivery(publisher: &ferrozmq::Socket, subscriber: &ferrozmq::Socket, msgs: &[&str]) -> String {
+    subscriber.set_rcvtimeo(20).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        for m in msgs {
+            publisher.send(*m, 0).unwrap();
+        }
+        if let Ok(m) = subscriber.recv_msg(0) {
+            return m.as_str().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "no delivery within 10 s");
+    }
+}
+
+#[test]
+fn invert_matching_sends_and_delivers_what_matches_no_subscription() {
+    let ctx = Context::new();
+    let publisher = ctx.socket(SocketType::Pub).unwrap();
+    publisher.set_option_raw(ids::INVERT_MATCHING, &int(1)).unwrap();
+    publisher.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = publisher.last_endpoint().unwrap();
+    // libzmq's rule (zmq_setsockopt(3)): with INVERT_MATCHING on the
+    // publisher, its subscribers set it too, so that their own filter agrees
+    // with what the publisher sends them.
+    let sub = ctx.socket(SocketType::Sub).unwrap();
+    sub.set_option_raw(ids::INVERT_MATCHING, &int(1)).unwrap();
+    assert_eq!(sub.get_option_raw(ids::INVERT_MATCHING).unwrap(), int(1));
+    sub.set_subscribe(b"a").unwrap();
+    sub.connect(&ep).unwrap();
+    for _ in 0..10 {
+        assert_eq!(first_delivery(&publisher, &sub, &["a-topic", "b-topic"]), "b-topic");
+    }
+}
+
+#[test]
+fn metadata_reaches_the_peer_as_message_properties() {
+    let ctx = Context::new();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_option_raw(ids::METADATA, b"X-Color:blue").unwrap();
+    push.set_option_raw(ids::METADATA, b"X-Shape:round").unwrap();
+    for bad in [&b"Color:blue"[..], b"X-Nothing", b"X-Empty:", b":v"] {
+        assert_eq!(push.set_option_raw(ids::METADATA, bad).unwrap_err(), Error::EINVAL, "{bad:?}");
+    }
+    push.connect(&pull.last_endpoint().unwrap()).unwrap();
+    push.send("hi", 0).unwrap();
+    pull.set_rcvtimeo(10_000).unwrap();
+    let m = pull.recv_msg(0).unwrap();
+    assert_eq!(m.gets("X-Color"), Some("blue"));
+    assert_eq!(m.gets("x-shape"), Some("round"));
+    assert_eq!(m.property_cstr("X-Color").unwrap().to_bytes(), b"blue");
+}
+
+#[test]
+fn zap_enforce_domain_fails_the_handshake_without_a_handler() {
+    let ctx = Context::new();
+    let server = ctx.socket(SocketType::Pull).unwrap();
+    server.set_zap_domain("global").unwrap();
+    server.set_option_raw(ids::ZAP_ENFORCE_DOMAIN, &int(1)).unwrap();
+    assert_eq!(server.get_option_raw(ids::ZAP_ENFORCE_DOMAIN).unwrap(), int(1));
+    let events = server.monitor_events(EVENT_ALL).unwrap();
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let client = ctx.socket(SocketType::Push).unwrap();
+    client.set_linger(0).unwrap();
+    client.connect(&server.last_endpoint().unwrap()).unwrap();
+    client.send("refused", ferrozmq::DONTWAIT).ok();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let e = events.next_event(1000);
+        if let Ok(e) = e {
+            if matches!(e.kind, EventKind::HandshakeFailedNoDetail | EventKind::HandshakeFailedProtocol) {
+                break;
+            }
+            assert_ne!(e.kind, EventKind::HandshakeSucceeded, "no handler, enforced domain: must fail");
+        }
+        assert!(Instant::now() < deadline, "no handshake failure reported");
+    }
+    server.set_rcvtimeo(100).unwrap();
+    assert_eq!(server.recv_msg(0).unwrap_err(), Error::EAGAIN);
+}
+
+#[test]
+fn connect_timeout_gives_up_a_connect_that_does_not_complete() {
+    // A listening socket whose backlog is full leaves further connects in
+    // SYN-sent; so does an address nothing answers. With no network here,
+    // fill a backlog-1 listener that never accepts.
+    let blocker = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = blocker.local_addr().unwrap();
+    socket2::SockRef::from(&blocker).listen(0).unwrap();
+    let mut hold = Vec::new();
+    for _ in 0..4 {
+        if let Ok(s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            hold.push(s);
+        }
+    }
+    let ctx = Context::new();
+    let s = ctx.socket(SocketType::Dealer).unwrap();
+    s.set_option_raw(ids::CONNECT_TIMEOUT, &int(100)).unwrap();
+    s.set_option_raw(ids::RECONNECT_IVL, &int(50)).unwrap();
+    s.set_linger(0).unwrap();
+    let events = s.monitor_events(EVENT_ALL).unwrap();
+    s.connect(&format!("tcp://{addr}")).unwrap();
+    // Either the kernel completes the connect (then the handshake hangs and
+    // HANDSHAKE_IVL applies) or it stays pending and CONNECT_TIMEOUT retries
+    // it: with a full backlog on loopback it stays pending.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut retried = false;
+    while Instant::now() < deadline && !retried {
+        if let Ok(e) = events.next_event(500) {
+            retried = e.kind == EventKind::ConnectRetried;
+        }
+    }
+    assert!(retried, "a connect that did not complete within CONNECT_TIMEOUT is retried");
+    drop(hold);
+}
+
+#[test]
+fn affinity_and_io_threads_zero() {
+    let ctx = Context::builder().io_threads(2).build().unwrap();
+    let s = ctx.socket(SocketType::Pull).unwrap();
+    s.set_option_raw(ids::AFFINITY, &2u64.to_ne_bytes()).unwrap();
+    assert_eq!(s.get_option_raw(ids::AFFINITY).unwrap(), 2u64.to_ne_bytes().to_vec());
+    s.bind("tcp://127.0.0.1:*").unwrap();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.connect(&s.last_endpoint().unwrap()).unwrap();
+    push.send("via thread 1", 0).unwrap();
+    s.set_rcvtimeo(10_000).unwrap();
+    assert_eq!(&*s.recv_msg(0).unwrap(), b"via thread 1");
+
+    // No I/O threads: inproc works, tcp and ipc are EMTHREAD (libzmq's rule).
+    let ctx0 = Context::builder().io_threads(0).build().unwrap();
+    let a = ctx0.socket(SocketType::Pair).unwrap();
+    let b = ctx0.socket(SocketType::Pair).unwrap();
+    a.bind("inproc://zero-threads").unwrap();
+    b.connect("inproc://zero-threads").unwrap();
+    a.send("x", 0).unwrap();
+    assert_eq!(&*b.recv_msg(0).unwrap(), b"x");
+    assert_eq!(a.bind("tcp://127.0.0.1:*").unwrap_err(), Error::EMTHREAD);
+    assert_eq!(a.connect("ipc:///tmp/nowhere").unwrap_err(), Error::EMTHREAD);
+    drop((a, b));
+    ctx0.term().unwrap();
+}
+
+#[test]
+fn compatibility_options_are_kept() {
+    let ctx = Context::new();
+    let s = ctx.socket(SocketType::Dealer).unwrap();
+    for (id, v) in [
+        (ids::MULTICAST_LOOP, 0),
+        (ids::LOOPBACK_FASTPATH, 1),
+        (ids::IN_BATCH_SIZE, 4096),
+        (ids::OUT_BATCH_SIZE, 4096),
+        (ids::PRIORITY, 3),
+        (ids::BUSY_POLL, 1),
+        (ids::USE_FD, -1),
+    ] {
+        s.set_option_raw(id, &int(v)).unwrap();
+        assert_eq!(s.get_option_raw(id).unwrap(), int(v), "option {id}");
+    }
+    assert_eq!(s.set_option_raw(ids::USE_FD, &int(3)).unwrap_err(), Error::EINVAL, "USE_FD needs fd passing: refused");
+}
+
+#[test]
+fn term_waits_for_lingering_messages_then_joins() {
+    // A sender closes with messages queued for a receiver that is not there
+    // yet; term() must not return before they are delivered.
+    let ctx = Context::new();
+    let port_probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = port_probe.local_addr().unwrap().port();
+    drop(port_probe);
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_linger(-1).unwrap();
+    push.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    for i in 0..100 {
+        push.send(format!("m{i}"), 0).unwrap();
+    }
+    drop(push);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let t = std::thread::spawn(move || {
+        ctx.term().unwrap();
+        tx.send(()).unwrap();
+    });
+    // term() is blocked on the lingering session.
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "term returned with messages still queued");
+    let rctx = Context::new();
+    let pull = rctx.socket(SocketType::Pull).unwrap();
+    pull.bind(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    pull.set_rcvtimeo(10_000).unwrap();
+    for i in 0..100 {
+        assert_eq!(pull.recv_string(0).unwrap().unwrap(), format!("m{i}"));
+    }
+    rx.recv_timeout(Duration::from_secs(10)).expect("term returns once the queue is delivered");
+    t.join().unwrap();
+}
