@@ -146,6 +146,20 @@ impl PipeShared {
         self.flags.reader_closed.load(Ordering::SeqCst)
     }
 
+    /// Ends the pipe from outside either end, as if both had closed: the
+    /// reader sees the end of the stream after what is queued, the writer
+    /// sees a closed reader, and both owners are woken to notice. How an
+    /// inproc connection is dropped by `disconnect` (its far ends belong to
+    /// another socket).
+    pub(crate) fn sever(&self) {
+        self.flags.writer_closed.store(true, Ordering::SeqCst);
+        self.flags.reader_closed.store(true, Ordering::SeqCst);
+        self.flags.reader_waiting.store(false, Ordering::SeqCst);
+        self.flags.writer_waiting.store(false, Ordering::SeqCst);
+        self.reader_notify.notify();
+        self.writer_notify.notify();
+    }
+
     fn slow(&self) -> std::sync::MutexGuard<'_, Slow> {
         // Every critical section is a few assignments: a poisoned lock is
         // still consistent.

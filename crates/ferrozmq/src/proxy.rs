@@ -38,7 +38,9 @@ fn forward(
     for _ in 0..BATCH {
         let first = match from.recv_msg(DONTWAIT) {
             Ok(m) => m,
-            Err(Error::EAGAIN) => break,
+            // A send-only side (PUSH, PUB) has nothing to forward: libzmq
+            // polls it and never finds it readable.
+            Err(Error::EAGAIN | Error::ENOTSUP) => break,
             Err(e) => return Err(e),
         };
         moved = true;

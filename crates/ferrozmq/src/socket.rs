@@ -107,7 +107,8 @@ enum EndpointHandle {
     Listener { io: Arc<IoShared>, id: u64, fd: i32 },
     Session { io: Arc<IoShared>, id: u64 },
     InprocBound(String),
-    InprocConnected,
+    /// The two pipes of the connection, severed by `disconnect`.
+    InprocConnected(Vec<Arc<crate::pipe::PipeShared>>),
 }
 
 struct EndpointRecord {
@@ -430,11 +431,12 @@ impl SocketCore {
                     let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
                     reg.connect(&name, side)?
                 };
+                let pipes = vec![peer.writer.shared().clone(), peer.reader.shared().clone()];
                 self.attach_peer(peer);
                 self.endpoints.push(EndpointRecord {
                     given: endpoint.to_string(),
                     resolved: endpoint.to_string(),
-                    handle: EndpointHandle::InprocConnected,
+                    handle: EndpointHandle::InprocConnected(pipes),
                 });
                 self.options.last_endpoint = endpoint.to_string();
                 return Ok(());
@@ -481,7 +483,7 @@ impl SocketCore {
                 && matches!(
                     (&e.handle, bound),
                     (EndpointHandle::Listener { .. } | EndpointHandle::InprocBound(_), true)
-                        | (EndpointHandle::Session { .. } | EndpointHandle::InprocConnected, false)
+                        | (EndpointHandle::Session { .. } | EndpointHandle::InprocConnected(_), false)
                 )
         });
         let Some(pos) = pos else { return Err(Error::ENOENT) };
@@ -493,7 +495,13 @@ impl SocketCore {
                 let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
                 reg.unbind(&name, self.id)?;
             }
-            EndpointHandle::InprocConnected => {}
+            EndpointHandle::InprocConnected(pipes) => {
+                for p in pipes {
+                    p.sever();
+                }
+                // Our own ends see the closure at once, not at the next call.
+                self.process();
+            }
         }
         Ok(())
     }

@@ -209,3 +209,33 @@ fn term_waits_for_lingering_messages_then_joins() {
     rx.recv_timeout(Duration::from_secs(10)).expect("term returns once the queue is delivered");
     t.join().unwrap();
 }
+
+#[test]
+fn inproc_disconnect_drops_the_connection() {
+    // pyzmq's connect() context manager: after disconnect, the PUSH has no
+    // peer (EAGAIN) and the PULL gets nothing.
+    let ctx = Context::new();
+    let a = ctx.socket(SocketType::Push).unwrap();
+    let b = ctx.socket(SocketType::Pull).unwrap();
+    a.bind("inproc://disc").unwrap();
+    b.connect("inproc://disc").unwrap();
+    a.send("hi", 0).unwrap();
+    b.set_rcvtimeo(5000).unwrap();
+    assert_eq!(&*b.recv_msg(0).unwrap(), b"hi");
+    b.disconnect("inproc://disc").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match a.send("after", ferrozmq::DONTWAIT) {
+            Err(Error::EAGAIN) => break,
+            Ok(()) => assert!(Instant::now() < deadline, "the PUSH still has a peer after disconnect"),
+            Err(e) => panic!("{e}"),
+        }
+        std::thread::yield_now();
+    }
+    assert_eq!(b.recv_msg(ferrozmq::DONTWAIT).unwrap_err(), Error::EAGAIN);
+    assert_eq!(b.disconnect("inproc://disc").unwrap_err(), Error::ENOENT);
+    // And a new connection works again.
+    b.connect("inproc://disc").unwrap();
+    a.send("again", 0).unwrap();
+    assert_eq!(&*b.recv_msg(0).unwrap(), b"again");
+}

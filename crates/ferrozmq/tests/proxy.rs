@@ -127,3 +127,31 @@ fn proxy_delivers_the_last_reply_of_a_worker_that_exits_at_once() {
     ctx.shutdown();
     h.join().unwrap();
 }
+
+#[test]
+fn proxy_from_pull_to_push_with_a_push_capture() {
+    // pyzmq's ThreadProxy(PULL, PUSH, PUSH): the backend and the capture are
+    // send-only; the proxy must not fail trying to read from them.
+    let ctx = Context::new();
+    let front = ctx.socket(SocketType::Pull).unwrap();
+    front.bind("inproc://pp-front").unwrap();
+    let back = ctx.socket(SocketType::Push).unwrap();
+    back.bind("inproc://pp-back").unwrap();
+    let capture = ctx.socket(SocketType::Push).unwrap();
+    capture.bind("inproc://pp-capture").unwrap();
+    let h = std::thread::spawn(move || ferrozmq::proxy(&front, &back, Some(&capture)));
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.connect("inproc://pp-front").unwrap();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.connect("inproc://pp-back").unwrap();
+    let mon = ctx.socket(SocketType::Pull).unwrap();
+    mon.connect("inproc://pp-capture").unwrap();
+    pull.set_rcvtimeo(5000).unwrap();
+    mon.set_rcvtimeo(5000).unwrap();
+    push.send("hello", 0).unwrap();
+    assert_eq!(&*pull.recv_msg(0).unwrap(), b"hello");
+    assert_eq!(&*mon.recv_msg(0).unwrap(), b"hello");
+    drop((push, pull, mon));
+    ctx.shutdown();
+    assert_eq!(h.join().unwrap(), Err(ferrozmq::Error::ETERM));
+}
