@@ -115,6 +115,9 @@ option_ids! {
     MULTICAST_MAXTPDU = 84, Int;
     BINDTODEVICE = 92, String;
     USE_FD = 89, Int;
+    ROUTER_NOTIFY = 97, Int;
+    HELLO_MSG = 110, Bytes;
+    DISCONNECT_MSG = 111, Bytes;
     ZAP_ENFORCE_DOMAIN = 93, Bool;
     LOOPBACK_FASTPATH = 94, Bool;
     METADATA = 95, String;
@@ -235,6 +238,9 @@ pub(crate) struct Options {
     /// ZMQ_ZAP_ENFORCE_DOMAIN: with a ZAP domain and no handler, fail the
     /// handshake instead of proceeding unauthenticated.
     pub zap_enforce_domain: bool,
+    /// ZMQ_HELLO_MSG (draft): a message sent to every peer as soon as its
+    /// connection's handshake completes.
+    pub hello_msg: Option<Bytes>,
     /// Options kept for libzmq programs that set and read them, with no
     /// effect of their own here: ZMQ_USE_FD (only -1, "make the socket",
     /// is accepted), MULTICAST_LOOP (for the multicast transports),
@@ -344,6 +350,7 @@ impl Default for Options {
             last_endpoint: String::new(),
             app_metadata: ferrozmq_proto::Metadata::new(),
             zap_enforce_domain: false,
+            hello_msg: None,
             use_fd: -1,
             multicast_loop: true,
             loopback_fastpath: false,
@@ -466,6 +473,7 @@ impl Options {
                 self.app_metadata.try_insert(name, Bytes::copy_from_slice(value.as_bytes())).map_err(|_| Error::EINVAL)?;
             }
             ZAP_ENFORCE_DOMAIN => self.zap_enforce_domain = bool_value(v)?,
+            HELLO_MSG => self.hello_msg = (!v.is_empty()).then(|| Bytes::copy_from_slice(v)),
             USE_FD => {
                 // Binding over a descriptor the caller made is not
                 // implemented: only "none" (-1) is accepted.

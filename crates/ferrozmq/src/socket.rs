@@ -334,6 +334,7 @@ impl SocketCore {
             zap_domain: self.options.zap_domain.clone(),
             zap_enforce_domain: self.options.zap_enforce_domain,
             app_metadata: self.options.app_metadata.clone(),
+            hello_msg: self.options.hello_msg.clone(),
             inproc: self.ctx.inproc.clone(),
         }
     }

@@ -239,3 +239,36 @@ fn inproc_disconnect_drops_the_connection() {
     a.send("again", 0).unwrap();
     assert_eq!(&*b.recv_msg(0).unwrap(), b"again");
 }
+
+#[test]
+fn router_notify_hello_and_disconnect_messages() {
+    let ctx = Context::new();
+    let router = ctx.socket(SocketType::Router).unwrap();
+    router.set_option_raw(ids::ROUTER_NOTIFY, &int(3)).unwrap();
+    assert_eq!(router.get_option_raw(ids::ROUTER_NOTIFY).unwrap(), int(3));
+    assert_eq!(router.set_option_raw(ids::ROUTER_NOTIFY, &int(4)).unwrap_err(), Error::EINVAL);
+    router.set_option_raw(ids::HELLO_MSG, b"welcome").unwrap();
+    router.set_option_raw(ids::DISCONNECT_MSG, b"gone").unwrap();
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    router.set_rcvtimeo(10_000).unwrap();
+
+    let dealer = ctx.socket(SocketType::Dealer).unwrap();
+    dealer.set_routing_id(b"d1").unwrap();
+    dealer.set_option_raw(ids::HELLO_MSG, b"hello from d1").unwrap();
+    dealer.connect(&router.last_endpoint().unwrap()).unwrap();
+    dealer.set_rcvtimeo(10_000).unwrap();
+    // The ROUTER's hello reaches the dealer.
+    assert_eq!(&*dealer.recv_msg(0).unwrap(), b"welcome");
+    // The ROUTER sees the connect notice, then the dealer's hello.
+    let frames = router.recv_multipart(0).unwrap();
+    assert_eq!((&*frames[0], &*frames[1]), (&b"d1"[..], &b""[..]));
+    let frames = router.recv_multipart(0).unwrap();
+    assert_eq!((&*frames[0], &*frames[1]), (&b"d1"[..], &b"hello from d1"[..]));
+    dealer.set_linger(0).unwrap();
+    drop(dealer);
+    // Disconnection: the notice, then DISCONNECT_MSG, both as from d1.
+    let frames = router.recv_multipart(0).unwrap();
+    assert_eq!((&*frames[0], &*frames[1]), (&b"d1"[..], &b""[..]));
+    let frames = router.recv_multipart(0).unwrap();
+    assert_eq!((&*frames[0], &*frames[1]), (&b"d1"[..], &b"gone"[..]));
+}

@@ -63,6 +63,7 @@ impl Pattern for Dealer {
         if self.probe_router && identified {
             self.probe(id);
         }
+
     }
 
     fn connected(&mut self, id: PipeId, _rid: Option<Bytes>, _t: SocketType, _reconnect: bool) {

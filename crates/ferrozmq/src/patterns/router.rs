@@ -9,6 +9,12 @@
 //! lets it take the id over. Unknown ids are dropped silently, or fail with
 //! `EHOSTUNREACH` under ROUTER_MANDATORY (`EAGAIN` when the peer is full).
 //!
+//! ROUTER_NOTIFY (draft) delivers `[routing id, ""]` when a peer connects
+//! (bit 1) or disconnects (bit 2); DISCONNECT_MSG delivers `[routing id,
+//! msg]` when a peer disconnects — libzmq's draft options for brokers that
+//! track their peers. (HELLO_MSG is sent by the session, see
+//! `SessionConfig::hello_msg`.)
+//!
 //! [`Router`] is also the engine under REP.
 
 use super::{Pattern, SendResult};
@@ -55,7 +61,17 @@ pub(crate) struct Router {
     handover: bool,
     probe: bool,
     dead: Vec<PipeId>,
+    /// ZMQ_ROUTER_NOTIFY bits: 1 = connections, 2 = disconnections.
+    notify: i32,
+    /// ZMQ_DISCONNECT_MSG, received "from" each peer that disconnects.
+    disconnect_msg: Option<Msg>,
+    /// Notifications to deliver, before queued messages: (routing id, body).
+    notices: std::collections::VecDeque<(Bytes, Msg)>,
 }
+
+/// ZMQ_NOTIFY_CONNECT and ZMQ_NOTIFY_DISCONNECT.
+const NOTIFY_CONNECT: i32 = 1;
+const NOTIFY_DISCONNECT: i32 = 2;
 
 impl Router {
     pub(crate) fn new() -> Router {
@@ -74,6 +90,20 @@ impl Router {
             handover: false,
             probe: false,
             dead: Vec::new(),
+            notify: 0,
+            disconnect_msg: None,
+            notices: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// A peer with this routing id went away: queue what the options ask
+    /// the application to see.
+    fn note_disconnect(&mut self, rid: Bytes) {
+        if self.notify & NOTIFY_DISCONNECT != 0 {
+            self.notices.push_back((rid.clone(), Msg::new()));
+        }
+        if let Some(m) = &self.disconnect_msg {
+            self.notices.push_back((rid, Msg::from(m)));
         }
     }
 
@@ -122,6 +152,9 @@ impl Router {
                 if self.by_id.get(&rid) == Some(&id) {
                     self.by_id.remove(&rid);
                 }
+                if o.writer.is_some() {
+                    self.note_disconnect(rid);
+                }
             }
         }
         self.fq.detach(id);
@@ -152,6 +185,7 @@ impl Router {
             if self.probe {
                 self.probe(id);
             }
+            self.greet(id);
         } else {
             // Ignored duplicate: keep it parked so the connection stays up
             // but its messages are never read (libzmq's behaviour).
@@ -159,15 +193,30 @@ impl Router {
         }
     }
 
+    /// ROUTER_NOTIFY's connect notice for a peer just identified.
+    fn greet(&mut self, id: PipeId) {
+        if self.notify & NOTIFY_CONNECT != 0 {
+            if let Some(rid) = self.outlets.get(&id).and_then(|o| o.routing_id.clone()) {
+                self.notices.push_back((rid, Msg::new()));
+            }
+        }
+    }
+
     /// The peer can no longer be sent to; its queued input is still read.
     fn writer_gone(&mut self, id: PipeId) {
+        let mut gone_rid = None;
         if let Some(o) = self.outlets.get_mut(&id) {
-            o.writer = None;
+            if o.writer.take().is_some() {
+                gone_rid = o.routing_id.clone();
+            }
             if let Some(rid) = &o.routing_id {
                 if self.by_id.get(rid) == Some(&id) {
                     self.by_id.remove(rid);
                 }
             }
+        }
+        if let Some(rid) = gone_rid {
+            self.note_disconnect(rid);
         }
         if matches!(self.send_state, SendState::To(p) if p == id) {
             self.send_state = SendState::Drop;
@@ -184,8 +233,22 @@ impl Router {
             self.receiving = m.get_more();
             return Some((id, m));
         }
+        if !self.receiving {
+            if let Some((rid, body)) = self.notices.pop_front() {
+                let mut idf = Msg::from_bytes(rid);
+                idf.set_more(true);
+                // A notice comes from no pipe: id 0 is never a pipe's.
+                self.stashed = Some((0, body));
+                self.receiving = true;
+                return Some((0, idf));
+            }
+        }
         let r = self.fq.recv(&mut self.dead);
         self.bury();
+        if r.is_none() && !self.receiving && !self.notices.is_empty() {
+            // Burying a drained peer queued its disconnect notice.
+            return self.recv_frame();
+        }
         let (id, msg) = r?;
         if self.receiving {
             self.receiving = msg.get_more();
@@ -311,7 +374,7 @@ impl Pattern for Router {
     }
 
     fn has_in(&mut self) -> bool {
-        self.stashed.is_some() || self.receiving || self.fq.has_in()
+        self.stashed.is_some() || self.receiving || !self.notices.is_empty() || self.fq.has_in()
     }
 
     fn has_out(&mut self) -> bool {
@@ -324,9 +387,24 @@ impl Pattern for Router {
             ids::ROUTER_MANDATORY => bool_value(v).map(|b| self.mandatory = b),
             ids::ROUTER_HANDOVER => bool_value(v).map(|b| self.handover = b),
             ids::PROBE_ROUTER => bool_value(v).map(|b| self.probe = b),
+            ids::ROUTER_NOTIFY => crate::options::int_value(v).and_then(|n| {
+                if !(0..=NOTIFY_CONNECT | NOTIFY_DISCONNECT).contains(&n) {
+                    return Err(Error::EINVAL);
+                }
+                self.notify = n;
+                Ok(())
+            }),
+            ids::DISCONNECT_MSG => {
+                self.disconnect_msg = (!v.is_empty()).then(|| Msg::from(v));
+                Ok(())
+            }
             _ => return None,
         };
         Some(r)
+    }
+
+    fn get_option(&self, id: i32) -> Option<Vec<u8>> {
+        (id == ids::ROUTER_NOTIFY).then(|| self.notify.to_ne_bytes().to_vec())
     }
 
     fn set_hwms(&mut self, sndhwm: u64, rcvhwm: u64) {

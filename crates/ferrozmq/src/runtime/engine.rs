@@ -687,6 +687,12 @@ impl Engine {
         }
     }
 
+    /// Queues one whole message ahead of anything from the pipes (HELLO_MSG,
+    /// right after the handshake, when no message is half written).
+    pub(crate) fn send_first(&mut self, msg: Msg) -> Result<(), EngineError> {
+        self.encode(msg)
+    }
+
     fn encode(&mut self, msg: Msg) -> Result<(), EngineError> {
         let more = msg.get_more();
         let data = msg.as_bytes();

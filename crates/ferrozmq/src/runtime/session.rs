@@ -68,6 +68,10 @@ pub(crate) struct SessionConfig {
     pub zap_enforce_domain: bool,
     /// ZMQ_METADATA: the application's `X-*` properties for the handshake.
     pub app_metadata: Metadata,
+    /// ZMQ_HELLO_MSG: sent first on every connection once its handshake
+    /// completes (by the I/O thread, so the peer gets it even while the
+    /// application is not calling into the socket, as in libzmq).
+    pub hello_msg: Option<Bytes>,
     /// The context's inproc registry: the ZAP handler lives there.
     pub inproc: Arc<Mutex<InprocRegistry>>,
 }
@@ -558,6 +562,12 @@ impl Session {
                 Ok(Progress::HandshakeDone(peer)) => {
                     self.established = true;
                     self.handshake_deadline = None;
+                    if let Some(h) = &self.config.hello_msg {
+                        let hello = Msg::from_bytes(h.clone());
+                        if let Err(e) = self.engine.as_mut().expect("running").send_first(hello) {
+                            return self.lost(now, Lost::Engine(e));
+                        }
+                    }
                     if self.config.heartbeat_ivl > 0 {
                         self.heartbeat = Some(Heartbeat {
                             next_ping: now + Duration::from_millis(self.config.heartbeat_ivl as u64),
