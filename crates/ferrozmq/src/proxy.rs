@@ -49,9 +49,11 @@ fn forward(
             let more = frame.get_more();
             let len = frame.len() as u64;
             if let Some(c) = capture {
-                // The capture copy must not block the proxy.
+                // libzmq (proxy.cpp, capture_msg): the copy goes first, with
+                // a blocking send, so a capture peer that connects late
+                // still gets every message.
                 let copy = Msg::from(&frame);
-                let _ = c.send(copy, if more { SNDMORE | DONTWAIT } else { DONTWAIT });
+                c.send(copy, if more { SNDMORE } else { 0 })?;
             }
             from_stats.bytes_in += len;
             to_stats.bytes_out += len;

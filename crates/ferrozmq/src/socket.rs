@@ -105,7 +105,9 @@ pub const POLLERR: i16 = 4;
 enum EndpointHandle {
     /// `fd` is kept to report CLOSED when the socket closes.
     Listener { io: Arc<IoShared>, id: u64, fd: i32 },
-    Session { io: Arc<IoShared>, id: u64 },
+    /// `pipes`: the connection's two pipes when the socket holds them from
+    /// the start (not IMMEDIATE), severed at once by `disconnect`.
+    Session { io: Arc<IoShared>, id: u64, pipes: Vec<Arc<crate::pipe::PipeShared>> },
     InprocBound(String),
     /// The two pipes of the connection, severed by `disconnect`.
     InprocConnected(Vec<Arc<crate::pipe::PipeShared>>),
@@ -463,7 +465,9 @@ impl SocketCore {
         config.endpoint = endpoint.to_string();
         let (session, peer) = Session::connecting(&io, self.socket_ref(), config, target);
         let id = session.id;
+        let mut pipes = Vec::new();
         if let Some(peer) = peer {
+            pipes = vec![peer.writer.shared().clone(), peer.reader.shared().clone()];
             self.attach_peer(peer);
         }
         io.post(IoCommand::Connect(Box::new(session)));
@@ -471,7 +475,7 @@ impl SocketCore {
         self.endpoints.push(EndpointRecord {
             given: endpoint.to_string(),
             resolved: endpoint.to_string(),
-            handle: EndpointHandle::Session { io, id },
+            handle: EndpointHandle::Session { io, id, pipes },
         });
         Ok(())
     }
@@ -491,7 +495,15 @@ impl SocketCore {
         let rec = self.endpoints.remove(pos);
         match rec.handle {
             EndpointHandle::Listener { io, id, .. } => io.post(IoCommand::Unlisten(id)),
-            EndpointHandle::Session { io, id } => io.post(IoCommand::Disconnect(id)),
+            EndpointHandle::Session { io, id, pipes } => {
+                io.post(IoCommand::Disconnect(id));
+                // libzmq terminates the pipes at once: the next send must
+                // not find this peer (rust-zmq's test_disconnect).
+                for p in pipes {
+                    p.sever();
+                }
+                self.process();
+            }
             EndpointHandle::InprocBound(name) => {
                 let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
                 reg.unbind(&name, self.id)?;

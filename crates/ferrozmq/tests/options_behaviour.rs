@@ -272,3 +272,18 @@ fn router_notify_hello_and_disconnect_messages() {
     let frames = router.recv_multipart(0).unwrap();
     assert_eq!((&*frames[0], &*frames[1]), (&b"d1"[..], &b"gone"[..]));
 }
+
+#[test]
+fn tcp_disconnect_drops_the_peer_at_once() {
+    // rust-zmq's test_disconnect: after disconnecting its only endpoint, a
+    // REQ has no peer, so a non-blocking send is EAGAIN right away.
+    let ctx = Context::new();
+    let rep = ctx.socket(SocketType::Rep).unwrap();
+    rep.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = rep.last_endpoint().unwrap();
+    let req = ctx.socket(SocketType::Req).unwrap();
+    req.connect(&ep).unwrap();
+    req.disconnect(&ep).unwrap();
+    assert_eq!(req.send("x", ferrozmq::DONTWAIT).unwrap_err(), Error::EAGAIN);
+    assert_eq!(req.disconnect(&ep).unwrap_err(), Error::ENOENT);
+}
