@@ -99,15 +99,11 @@ fn is_string_option(option: c_int) -> bool {
             | ids::PLAIN_USERNAME
             | ids::PLAIN_PASSWORD
             | ids::BINDTODEVICE
-            | SOCKS_PROXY
-            | SOCKS_USERNAME
-            | SOCKS_PASSWORD
+            | ids::SOCKS_PROXY
+            | ids::SOCKS_USERNAME
+            | ids::SOCKS_PASSWORD
     )
 }
-
-const SOCKS_PROXY: c_int = 68;
-const SOCKS_USERNAME: c_int = 99;
-const SOCKS_PASSWORD: c_int = 100;
 
 fn is_curve_key(option: c_int) -> bool {
     matches!(option, ids::CURVE_PUBLICKEY | ids::CURVE_SECRETKEY | ids::CURVE_SERVERKEY)

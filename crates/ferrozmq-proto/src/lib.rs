@@ -31,6 +31,7 @@ mod mechanism;
 pub mod metadata;
 mod plain;
 pub mod socket_type;
+pub mod socks;
 pub mod z85;
 pub mod zap;
 

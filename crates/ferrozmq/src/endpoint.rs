@@ -63,6 +63,27 @@ fn strip_brackets(host: &str) -> &str {
     host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
 }
 
+/// The source part of a `tcp://src;dst` connect endpoint (libzmq's form:
+/// `src` is `host`, `host:port` or `*:port`), resolved; `None` without one.
+pub(crate) fn tcp_source(endpoint: &str, ipv6: bool) -> Result<Option<SocketAddr>> {
+    let rest = endpoint.strip_prefix("tcp://").unwrap_or(endpoint);
+    let Some((src, _dst)) = rest.split_once(';') else { return Ok(None) };
+    let (host, port) = match src.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || src.starts_with('[') => {
+            let port = match p {
+                "*" | "0" => None,
+                p => Some(p.parse::<u16>().map_err(|_| Error::EINVAL)?),
+            };
+            (h, port)
+        }
+        _ => (src, None),
+    };
+    if host.is_empty() {
+        return Err(Error::EINVAL);
+    }
+    tcp_bind_addr(host, port, ipv6).map(Some)
+}
+
 /// The local address to bind a TCP endpoint to.
 pub(crate) fn tcp_bind_addr(host: &str, port: Option<u16>, ipv6: bool) -> Result<SocketAddr> {
     let port = port.unwrap_or(0);

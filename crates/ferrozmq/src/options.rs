@@ -115,6 +115,9 @@ option_ids! {
     MULTICAST_MAXTPDU = 84, Int;
     BINDTODEVICE = 92, String;
     USE_FD = 89, Int;
+    SOCKS_PROXY = 68, String;
+    SOCKS_USERNAME = 99, String;
+    SOCKS_PASSWORD = 100, String;
     ROUTER_NOTIFY = 97, Int;
     HELLO_MSG = 110, Bytes;
     DISCONNECT_MSG = 111, Bytes;
@@ -238,6 +241,12 @@ pub(crate) struct Options {
     /// ZMQ_ZAP_ENFORCE_DOMAIN: with a ZAP domain and no handler, fail the
     /// handshake instead of proceeding unauthenticated.
     pub zap_enforce_domain: bool,
+    /// ZMQ_SOCKS_PROXY (`host:port`, empty = none) and its RFC 1929
+    /// credentials (ZMQ_SOCKS_USERNAME/PASSWORD, draft): tcp connects go
+    /// through that SOCKS5 proxy.
+    pub socks_proxy: String,
+    pub socks_username: String,
+    pub socks_password: String,
     /// ZMQ_HELLO_MSG (draft): a message sent to every peer as soon as its
     /// connection's handshake completes.
     pub hello_msg: Option<Bytes>,
@@ -351,6 +360,9 @@ impl Default for Options {
             app_metadata: ferrozmq_proto::Metadata::new(),
             zap_enforce_domain: false,
             hello_msg: None,
+            socks_proxy: String::new(),
+            socks_username: String::new(),
+            socks_password: String::new(),
             use_fd: -1,
             multicast_loop: true,
             loopback_fastpath: false,
@@ -473,6 +485,21 @@ impl Options {
                 self.app_metadata.try_insert(name, Bytes::copy_from_slice(value.as_bytes())).map_err(|_| Error::EINVAL)?;
             }
             ZAP_ENFORCE_DOMAIN => self.zap_enforce_domain = bool_value(v)?,
+            SOCKS_PROXY | SOCKS_USERNAME | SOCKS_PASSWORD => {
+                let text = std::str::from_utf8(v).map_err(|_| Error::EINVAL)?.trim_end_matches('\0');
+                if text.len() > 255 {
+                    return Err(Error::EINVAL);
+                }
+                if id == SOCKS_PROXY && !text.is_empty() && text.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()) {
+                    return Err(Error::EINVAL);
+                }
+                let slot = match id {
+                    SOCKS_PROXY => &mut self.socks_proxy,
+                    SOCKS_USERNAME => &mut self.socks_username,
+                    _ => &mut self.socks_password,
+                };
+                *slot = text.to_string();
+            }
             HELLO_MSG => self.hello_msg = (!v.is_empty()).then(|| Bytes::copy_from_slice(v)),
             USE_FD => {
                 // Binding over a descriptor the caller made is not
@@ -572,6 +599,9 @@ impl Options {
             BINDTODEVICE => Some(self.bindtodevice.as_bytes().to_vec()),
             LAST_ENDPOINT => Some(self.last_endpoint.as_bytes().to_vec()),
             ZAP_ENFORCE_DOMAIN => int(self.zap_enforce_domain as i32),
+            SOCKS_PROXY => Some(self.socks_proxy.as_bytes().to_vec()),
+            SOCKS_USERNAME => Some(self.socks_username.as_bytes().to_vec()),
+            SOCKS_PASSWORD => Some(self.socks_password.as_bytes().to_vec()),
             USE_FD => int(self.use_fd),
             MULTICAST_LOOP => int(self.multicast_loop as i32),
             LOOPBACK_FASTPATH => int(self.loopback_fastpath as i32),

@@ -337,6 +337,10 @@ impl SocketCore {
             zap_enforce_domain: self.options.zap_enforce_domain,
             app_metadata: self.options.app_metadata.clone(),
             hello_msg: self.options.hello_msg.clone(),
+            socks: (!self.options.socks_proxy.is_empty()).then(|| {
+                let o = &self.options;
+                (o.socks_proxy.clone(), o.socks_username.clone(), o.socks_password.clone())
+            }),
             inproc: self.ctx.inproc.clone(),
         }
     }
@@ -354,6 +358,7 @@ impl SocketCore {
             maxrt: o.tcp_maxrt,
             bindtodevice: o.bindtodevice.clone(),
             backlog: o.backlog,
+            source: None,
         }
     }
 
@@ -447,7 +452,9 @@ impl SocketCore {
             Endpoint::Tcp { host, port } => {
                 // Validate now so a malformed address fails at connect time.
                 crate::endpoint::tcp_connect_addrs(&host, port, self.options.ipv6)?;
-                ConnectTarget::Tcp { host, port, ipv6: self.options.ipv6, opts: self.tcp_options() }
+                let mut opts = self.tcp_options();
+                opts.source = crate::endpoint::tcp_source(endpoint, self.options.ipv6)?;
+                ConnectTarget::Tcp { host, port, ipv6: self.options.ipv6, opts }
             }
             Endpoint::Ipc(name) => {
                 if name == "*" {

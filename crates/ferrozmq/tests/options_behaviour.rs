@@ -287,3 +287,107 @@ fn tcp_disconnect_drops_the_peer_at_once() {
     assert_eq!(req.send("x", ferrozmq::DONTWAIT).unwrap_err(), Error::EAGAIN);
     assert_eq!(req.disconnect(&ep).unwrap_err(), Error::ENOENT);
 }
+
+/// A minimal SOCKS5 proxy (RFC 1928/1929) on loopback for one client: it
+/// demands username/password `user`/`secret`, connects where asked and
+/// relays both ways. Returns its address and a counter of tunnels opened.
+fn socks5_proxy() -> (std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let opened = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = opened.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut c) = client else { return };
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let count = count.clone();
+            std::thread::spawn(move || {
+                let mut b = [0u8; 2];
+                c.read_exact(&mut b).unwrap();
+                let mut methods = vec![0u8; b[1] as usize];
+                c.read_exact(&mut methods).unwrap();
+                assert!(methods.contains(&2), "username/password offered");
+                c.write_all(&[5, 2]).unwrap();
+                let mut v = [0u8; 2];
+                c.read_exact(&mut v).unwrap();
+                let mut user = vec![0u8; v[1] as usize];
+                c.read_exact(&mut user).unwrap();
+                let mut pl = [0u8; 1];
+                c.read_exact(&mut pl).unwrap();
+                let mut pass = vec![0u8; pl[0] as usize];
+                c.read_exact(&mut pass).unwrap();
+                if user != b"user" || pass != b"secret" {
+                    c.write_all(&[1, 1]).unwrap();
+                    return;
+                }
+                c.write_all(&[1, 0]).unwrap();
+                let mut h = [0u8; 4];
+                c.read_exact(&mut h).unwrap();
+                assert_eq!(h[..2], [5, 1], "CONNECT");
+                let ip = match h[3] {
+                    1 => {
+                        let mut a = [0u8; 4];
+                        c.read_exact(&mut a).unwrap();
+                        std::net::IpAddr::from(a)
+                    }
+                    t => panic!("address type {t}"),
+                };
+                let mut p = [0u8; 2];
+                c.read_exact(&mut p).unwrap();
+                let target = std::net::TcpStream::connect((ip, u16::from_be_bytes(p))).unwrap();
+                c.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).unwrap();
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                c.set_read_timeout(None).unwrap();
+                let (mut c2, mut t2) = (c.try_clone().unwrap(), target.try_clone().unwrap());
+                let (mut c1, mut t1) = (c, target);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c1, &mut t1);
+                    let _ = t1.shutdown(std::net::Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut t2, &mut c2);
+                let _ = c2.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (addr, opened)
+}
+
+#[test]
+fn socks_proxy_tunnels_the_connection() {
+    let (proxy, opened) = socks5_proxy();
+    let ctx = Context::new();
+    let server = ctx.socket(SocketType::Rep).unwrap();
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let client = ctx.socket(SocketType::Req).unwrap();
+    client.set_option_raw(ids::SOCKS_PROXY, proxy.to_string().as_bytes()).unwrap();
+    client.set_option_raw(ids::SOCKS_USERNAME, b"user").unwrap();
+    client.set_option_raw(ids::SOCKS_PASSWORD, b"secret").unwrap();
+    assert_eq!(client.get_option_raw(ids::SOCKS_PROXY).unwrap(), proxy.to_string().into_bytes());
+    assert_eq!(client.set_option_raw(ids::SOCKS_PROXY, b"no-port").unwrap_err(), Error::EINVAL);
+    client.connect(&server.last_endpoint().unwrap()).unwrap();
+    client.set_rcvtimeo(10_000).unwrap();
+    server.set_rcvtimeo(10_000).unwrap();
+    for i in 0..10 {
+        client.send(format!("via proxy {i}"), 0).unwrap();
+        assert_eq!(server.recv_string(0).unwrap().unwrap(), format!("via proxy {i}"));
+        server.send("ok", 0).unwrap();
+        assert_eq!(&*client.recv_msg(0).unwrap(), b"ok");
+    }
+    assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 1, "the connection went through the proxy");
+}
+
+#[test]
+fn tcp_source_address_is_bound_before_connecting() {
+    let ctx = Context::new();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let dst = pull.last_endpoint().unwrap();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    // libzmq's `tcp://src;dst`: the connection leaves from 127.0.0.2.
+    push.connect(&format!("tcp://127.0.0.2;{}", dst.trim_start_matches("tcp://"))).unwrap();
+    push.send("from .2", 0).unwrap();
+    pull.set_rcvtimeo(10_000).unwrap();
+    let m = pull.recv_msg(0).unwrap();
+    assert_eq!(m.gets("Peer-Address"), Some("127.0.0.2"));
+}

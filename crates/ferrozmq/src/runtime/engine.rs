@@ -135,19 +135,37 @@ pub(crate) struct Engine {
     /// The TTL the peer announced in its last PING (RFC 37 §PING): if
     /// nothing arrives for that long, the peer considers us gone.
     pub peer_ttl: Option<std::time::Duration>,
+    /// ZMQ_SOCKS_PROXY: the tunnel negotiation that comes before the ZMTP
+    /// greeting on a connection made through a SOCKS5 proxy.
+    socks: Option<ferrozmq_proto::socks::Socks5Client>,
 }
 
 impl Engine {
     pub(crate) fn new(stream: Stream, config: HandshakeConfig) -> Engine {
+        Engine::through_socks(stream, config, None)
+    }
+
+    /// An engine whose connection first opens a SOCKS5 tunnel: the ZMTP
+    /// greeting goes out once the proxy has connected us.
+    pub(crate) fn through_socks(
+        stream: Stream,
+        config: HandshakeConfig,
+        socks: Option<ferrozmq_proto::socks::Socks5Client>,
+    ) -> Engine {
         let socket_type = config.socket_type;
         let max = config.max_msg_size;
         let raw = socket_type == SocketType::Stream;
         let mut outbuf = BytesMut::with_capacity(INITIAL_BUFFER);
+        if let Some(s) = &socks {
+            s.start(&mut outbuf);
+        }
         let handshake = if raw {
             None
         } else {
             let mut hs = Handshake::new(config);
-            hs.poll_transmit(&mut outbuf);
+            if socks.is_none() {
+                hs.poll_transmit(&mut outbuf);
+            }
             Some(hs)
         };
         Engine {
@@ -180,6 +198,7 @@ impl Engine {
             inject_subscribe_all: false,
             last_rx: std::time::Instant::now(),
             peer_ttl: None,
+            socks,
         }
     }
 
@@ -242,7 +261,36 @@ impl Engine {
     }
 
     pub(crate) fn is_handshaking(&self) -> bool {
-        self.handshake.is_some()
+        self.handshake.is_some() || self.socks.is_some()
+    }
+
+    /// Drives the SOCKS5 negotiation; Ok(true) once the tunnel is open (the
+    /// ZMTP greeting then goes out), Ok(false) while waiting for the proxy.
+    fn run_socks(&mut self) -> Result<bool, EngineError> {
+        loop {
+            self.write_out()?;
+            let Some(socks) = self.socks.as_mut() else { return Ok(true) };
+            match socks.feed(&mut self.inbuf, &mut self.outbuf) {
+                Ok(true) => {
+                    self.socks = None;
+                    if let Some(hs) = &mut self.handshake {
+                        hs.poll_transmit(&mut self.outbuf);
+                    }
+                    self.write_out()?;
+                    return Ok(true);
+                }
+                Ok(false) => {
+                    self.write_out()?;
+                    if !self.readable || !self.read_once()? {
+                        return Ok(false);
+                    }
+                }
+                Err(e) => {
+                    tracing::info!(target: "ferrozmq", error = %e, "SOCKS proxy did not open the tunnel");
+                    return Err(EngineError::Io(io::Error::new(io::ErrorKind::ConnectionRefused, e)));
+                }
+            }
+        }
     }
 
     /// Bytes still missing from the frame at the front of the input (0 if
@@ -391,6 +439,9 @@ impl Engine {
 
     /// One turn: handshake, or move data both ways.
     pub(crate) fn run(&mut self, pipes: Option<&mut EnginePipes>) -> Result<Progress, EngineError> {
+        if self.socks.is_some() && !self.run_socks()? {
+            return Ok(Progress::Idle);
+        }
         if self.raw && !self.raw_announced {
             self.raw_announced = true;
             return Ok(Progress::RawReady);

@@ -72,6 +72,8 @@ pub(crate) struct SessionConfig {
     /// completes (by the I/O thread, so the peer gets it even while the
     /// application is not calling into the socket, as in libzmq).
     pub hello_msg: Option<Bytes>,
+    /// ZMQ_SOCKS_PROXY (`host:port`) and credentials (empty username = none).
+    pub socks: Option<(String, String, String)>,
     /// The context's inproc registry: the ZAP handler lives there.
     pub inproc: Arc<Mutex<InprocRegistry>>,
 }
@@ -298,10 +300,21 @@ impl Session {
         }
         *retry_at = None;
         let is_tcp = matches!(target, ConnectTarget::Tcp { .. });
-        match target.connect() {
+        // Through a SOCKS5 proxy: connect to the proxy, and have the engine
+        // ask it for the real endpoint before the greeting.
+        let (connected, socks) = match (&*target, &self.config.socks) {
+            (ConnectTarget::Tcp { host, port, ipv6, opts }, Some((proxy, user, pass))) => {
+                let (ph, pp) = proxy.rsplit_once(':').unwrap_or((proxy.as_str(), "1080"));
+                let creds = (!user.is_empty()).then(|| (user.as_bytes().to_vec(), pass.as_bytes().to_vec()));
+                let client = ferrozmq_proto::socks::Socks5Client::new(host, port.unwrap_or(0), creds).ok();
+                (crate::transport::tcp::connect(ph, pp.parse().ok(), *ipv6, opts), client)
+            }
+            _ => (target.connect(), None),
+        };
+        match connected {
             Ok(stream) => {
                 let fd = stream.raw_fd();
-                self.engine = Some(Engine::new(stream, self.config.handshake_config()));
+                self.engine = Some(Engine::through_socks(stream, self.config.handshake_config(), socks));
                 self.handshake_deadline = deadline_ms(self.config.handshake_ivl);
                 if is_tcp {
                     // A non-blocking TCP connect completes later (libzmq

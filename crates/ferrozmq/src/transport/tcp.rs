@@ -24,6 +24,9 @@ pub(crate) struct TcpOptions {
     pub maxrt: i32,
     pub bindtodevice: String,
     pub backlog: i32,
+    /// The local address of a connect, from `tcp://src;dst` (libzmq's
+    /// source-address form): bound before connecting.
+    pub source: Option<std::net::SocketAddr>,
 }
 
 impl Default for TcpOptions {
@@ -39,6 +42,7 @@ impl Default for TcpOptions {
             maxrt: 0,
             bindtodevice: String::new(),
             backlog: 100,
+            source: None,
         }
     }
 }
@@ -127,6 +131,13 @@ pub(crate) fn connect(host: &str, port: Option<u16>, ipv6: bool, opts: &TcpOptio
             }
         };
         opts.apply(SockRef::from(&socket));
+        if let Some(src) = opts.source {
+            let _ = socket.set_reuse_address(true);
+            if let Err(e) = socket.bind(&src.into()) {
+                last = Error::from(e);
+                continue;
+            }
+        }
         if let Err(e) = socket.set_nonblocking(true) {
             last = Error::from(e);
             continue;
