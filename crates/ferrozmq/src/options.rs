@@ -119,6 +119,8 @@ option_ids! {
     SOCKS_USERNAME = 99, String;
     SOCKS_PASSWORD = 100, String;
     ROUTER_NOTIFY = 97, Int;
+    RECONNECT_STOP = 109, Int;
+    TOPICS_COUNT = 116, Int;
     HELLO_MSG = 110, Bytes;
     DISCONNECT_MSG = 111, Bytes;
     ZAP_ENFORCE_DOMAIN = 93, Bool;
@@ -247,6 +249,8 @@ pub(crate) struct Options {
     pub socks_proxy: String,
     pub socks_username: String,
     pub socks_password: String,
+    /// ZMQ_RECONNECT_STOP (draft): when a connect socket stops retrying.
+    pub reconnect_stop: i32,
     /// ZMQ_HELLO_MSG (draft): a message sent to every peer as soon as its
     /// connection's handshake completes.
     pub hello_msg: Option<Bytes>,
@@ -360,6 +364,7 @@ impl Default for Options {
             app_metadata: ferrozmq_proto::Metadata::new(),
             zap_enforce_domain: false,
             hello_msg: None,
+            reconnect_stop: 0,
             socks_proxy: String::new(),
             socks_username: String::new(),
             socks_password: String::new(),
@@ -500,6 +505,13 @@ impl Options {
                 };
                 *slot = text.to_string();
             }
+            RECONNECT_STOP => {
+                let x = int_value(v)?;
+                if !(0..=7).contains(&x) {
+                    return Err(Error::EINVAL);
+                }
+                self.reconnect_stop = x;
+            }
             HELLO_MSG => self.hello_msg = (!v.is_empty()).then(|| Bytes::copy_from_slice(v)),
             USE_FD => {
                 // Binding over a descriptor the caller made is not
@@ -599,6 +611,7 @@ impl Options {
             BINDTODEVICE => Some(self.bindtodevice.as_bytes().to_vec()),
             LAST_ENDPOINT => Some(self.last_endpoint.as_bytes().to_vec()),
             ZAP_ENFORCE_DOMAIN => int(self.zap_enforce_domain as i32),
+            RECONNECT_STOP => int(self.reconnect_stop),
             SOCKS_PROXY => Some(self.socks_proxy.as_bytes().to_vec()),
             SOCKS_USERNAME => Some(self.socks_username.as_bytes().to_vec()),
             SOCKS_PASSWORD => Some(self.socks_password.as_bytes().to_vec()),

@@ -326,6 +326,7 @@ impl SocketCore {
             reconnect_ivl_max: self.options.reconnect_ivl_max,
             handshake_ivl: self.options.handshake_ivl,
             connect_timeout: self.options.connect_timeout,
+            reconnect_stop: self.options.reconnect_stop,
             immediate: self.options.immediate,
             connect_routing_id: None,
             heartbeat_ivl: self.options.heartbeat_ivl,

@@ -391,3 +391,80 @@ fn tcp_source_address_is_bound_before_connecting() {
     let m = pull.recv_msg(0).unwrap();
     assert_eq!(m.gets("Peer-Address"), Some("127.0.0.2"));
 }
+
+#[test]
+fn reconnect_stop_after_a_refused_connect() {
+    // A port nothing listens on: the first connect is refused, and with
+    // RECONNECT_STOP_CONN_REFUSED there is no retry.
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let ctx = Context::new();
+    let s = ctx.socket(SocketType::Dealer).unwrap();
+    s.set_option_raw(ids::RECONNECT_STOP, &int(1)).unwrap();
+    assert_eq!(s.get_option_raw(ids::RECONNECT_STOP).unwrap(), int(1));
+    assert_eq!(s.set_option_raw(ids::RECONNECT_STOP, &int(8)).unwrap_err(), Error::EINVAL);
+    s.set_option_raw(ids::RECONNECT_IVL, &int(10)).unwrap();
+    s.set_linger(0).unwrap();
+    let events = s.monitor_events(EVENT_ALL).unwrap();
+    s.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    // The refused attempt ends in CLOSED; then nothing: no CONNECT_RETRIED,
+    // no new CONNECT_DELAYED, for many reconnect intervals.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let e = events.next_event(1000).expect("the refused attempt is reported");
+        assert_ne!(e.kind, EventKind::ConnectRetried, "no retry after a refusal");
+        if e.kind == EventKind::Closed {
+            break;
+        }
+        assert!(Instant::now() < deadline);
+    }
+    match events.next_event(300) {
+        Err(Error::EAGAIN) => {}
+        Ok(e) => panic!("no event expected after the refusal, got {:?}", e.kind),
+        Err(e) => panic!("{e}"),
+    }
+
+    // Without the option the same refusal is retried.
+    let s2 = ctx.socket(SocketType::Dealer).unwrap();
+    s2.set_option_raw(ids::RECONNECT_IVL, &int(10)).unwrap();
+    s2.set_linger(0).unwrap();
+    let events2 = s2.monitor_events(EVENT_ALL).unwrap();
+    s2.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(e) = events2.next_event(1000) {
+            if e.kind == EventKind::ConnectRetried {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "a refused connect is retried by default");
+    }
+}
+
+#[test]
+fn topics_count_on_both_sides() {
+    let ctx = Context::new();
+    let xpub = ctx.socket(SocketType::XPub).unwrap();
+    xpub.bind("inproc://topics").unwrap();
+    let sub = ctx.socket(SocketType::Sub).unwrap();
+    sub.connect("inproc://topics").unwrap();
+    for t in [&b"a"[..], b"b", b"b", b"c"] {
+        sub.set_subscribe(t).unwrap();
+    }
+    let count = |s: &ferrozmq::Socket| options_int(s.get_option_raw(ids::TOPICS_COUNT).unwrap());
+    assert_eq!(count(&sub), 3, "distinct prefixes");
+    // The XPUB learns them as the subscriptions arrive.
+    xpub.set_rcvtimeo(5000).unwrap();
+    for _ in 0..3 {
+        xpub.recv_msg(0).unwrap();
+    }
+    assert_eq!(count(&xpub), 3);
+    sub.set_unsubscribe(b"a").unwrap();
+    xpub.recv_msg(0).unwrap();
+    assert_eq!(count(&xpub), 2);
+}
+
+fn options_int(v: Vec<u8>) -> i32 {
+    i32::from_ne_bytes(v.try_into().unwrap())
+}

@@ -216,7 +216,11 @@ impl Pattern for Subscriber {
     }
 
     fn get_option(&self, id: i32) -> Option<Vec<u8>> {
-        (id == ids::INVERT_MATCHING).then(|| (self.invert as i32).to_ne_bytes().to_vec())
+        match id {
+            ids::INVERT_MATCHING => Some((self.invert as i32).to_ne_bytes().to_vec()),
+            ids::TOPICS_COUNT => Some((self.subscriptions.len() as i32).to_ne_bytes().to_vec()),
+            _ => None,
+        }
     }
 
     fn set_hwms(&mut self, sndhwm: u64, rcvhwm: u64) {

@@ -754,6 +754,8 @@ const MATCH_INLINE: usize = 16;
 /// ```
 pub struct MultiTrie<P> {
     tree: RadixTree<PipeSet<P>>,
+    /// Prefixes with at least one subscriber (ZMQ_TOPICS_COUNT).
+    distinct: usize,
 }
 
 impl<P: Copy + Eq + std::hash::Hash + Ord + fmt::Debug> MultiTrie<P> {
@@ -762,6 +764,7 @@ impl<P: Copy + Eq + std::hash::Hash + Ord + fmt::Debug> MultiTrie<P> {
     pub fn new() -> Self {
         MultiTrie {
             tree: RadixTree::new(),
+            distinct: 0,
         }
     }
 
@@ -778,18 +781,28 @@ impl<P: Copy + Eq + std::hash::Hash + Ord + fmt::Debug> MultiTrie<P> {
             Ok(_) => false,
             Err(pos) => {
                 set.insert(pos, pipe);
-                set.len() == 1
+                let first = set.len() == 1;
+                self.distinct += first as usize;
+                first
             }
         }
+    }
+
+    /// Number of prefixes somebody is subscribed to (ZMQ_TOPICS_COUNT).
+    pub fn topics(&self) -> usize {
+        self.distinct
     }
 
     /// Unsubscribes `pipe` from `prefix`; returns true if `prefix` now has no
     /// subscribers at all (XPUB then passes the unsubscription upstream). An
     /// absent pair returns false and changes nothing.
     pub fn remove(&mut self, prefix: &[u8], pipe: P) -> bool {
-        self.tree
+        let last = self
+            .tree
             .modify(prefix, |set| set.remove(&pipe) && set.is_vacant())
-            .unwrap_or(false)
+            .unwrap_or(false);
+        self.distinct -= last as usize;
+        last
     }
 
     /// Removes `pipe` from every prefix (the peer disconnected); calls
@@ -801,11 +814,14 @@ impl<P: Copy + Eq + std::hash::Hash + Ord + fmt::Debug> MultiTrie<P> {
     ///
     /// If `on_last` panics, the table is left empty.
     pub fn remove_pipe(&mut self, pipe: P, mut on_last: impl FnMut(&[u8])) {
+        let mut emptied = 0;
         self.tree.update_all(|prefix, set| {
             if set.remove(&pipe) && set.is_vacant() {
+                emptied += 1;
                 on_last(prefix);
             }
         });
+        self.distinct -= emptied;
     }
 
     /// Calls `f(pipe)` once for each distinct pipe subscribed to any prefix of

@@ -48,6 +48,10 @@ pub(crate) struct SessionConfig {
     pub reconnect_ivl: i32,
     pub reconnect_ivl_max: i32,
     pub handshake_ivl: i32,
+    /// ZMQ_RECONNECT_STOP bits (draft): 1 = not after a refused connect,
+    /// 2 = not after a failed handshake, 4 = not after an established
+    /// connection ends.
+    pub reconnect_stop: i32,
     /// ZMQ_CONNECT_TIMEOUT in ms: how long a tcp connect may take before it
     /// is abandoned and retried (0 = only HANDSHAKE_IVL bounds it).
     pub connect_timeout: i32,
@@ -77,6 +81,11 @@ pub(crate) struct SessionConfig {
     /// The context's inproc registry: the ZAP handler lives there.
     pub inproc: Arc<Mutex<InprocRegistry>>,
 }
+
+/// ZMQ_RECONNECT_STOP bits (libzmq 4.3.5's values).
+const RECONNECT_STOP_CONN_REFUSED: i32 = 0x1;
+const RECONNECT_STOP_HANDSHAKE_FAILED: i32 = 0x2;
+const RECONNECT_STOP_AFTER_DISCONNECT: i32 = 0x4;
 
 /// Where libzmq's ZAP handler binds (RFC 27).
 const ZAP_ENDPOINT: &str = "zeromq.zap.01";
@@ -166,6 +175,9 @@ pub(crate) struct Session {
     handshake_deadline: Option<Instant>,
     /// When a tcp connect still in progress is given up (CONNECT_TIMEOUT).
     connect_deadline: Option<Instant>,
+    /// No more connection attempts (RECONNECT_IVL -1 after the first, or a
+    /// RECONNECT_STOP condition met).
+    reconnect_stopped: bool,
     /// Set when the socket closed: None = linger forever.
     pub linger_deadline: Option<Option<Instant>>,
     /// A handshake completed over these pipes before (reconnects re-send
@@ -198,6 +210,7 @@ impl Session {
             notify: Arc::new(SessionNotify { flagged: AtomicBool::new(false), io: io.clone(), session_id: id }),
             handshake_deadline: if engine.is_some() { deadline_ms(config.handshake_ivl) } else { None },
             connect_deadline: None,
+            reconnect_stopped: false,
             config,
             pipes: None,
             engine,
@@ -329,11 +342,15 @@ impl Session {
                 }
                 true
             }
-            Err(_) => {
+            Err(e) => {
                 // libzmq's connecter closes its socket, then retries. (The
                 // failed socket's fd is not known here; 0 stands for it.)
                 self.emit(EventKind::Closed, 0);
-                self.schedule_reconnect(now);
+                if e == crate::error::Error::ECONNREFUSED && self.config.reconnect_stop & RECONNECT_STOP_CONN_REFUSED != 0 {
+                    self.reconnect_stopped = true;
+                } else {
+                    self.schedule_reconnect(now);
+                }
                 false
             }
         }
@@ -346,6 +363,7 @@ impl Session {
         if ivl < 0 {
             // RECONNECT_IVL -1: never reconnect.
             *retry_at = None;
+            self.reconnect_stopped = true;
             return;
         }
         let wait = (*backoff_ms).max(ivl).max(1);
@@ -402,6 +420,7 @@ impl Session {
     /// messages to deliver (LINGER), as libzmq does.
     pub(crate) fn wants_connect(&mut self) -> bool {
         matches!(self.role, Role::Connect { .. })
+            && !self.reconnect_stopped
             && self.engine.is_none()
             && (self.linger_deadline.is_none() || !self.queue_is_empty())
     }
@@ -421,6 +440,7 @@ impl Session {
         let Some(engine) = self.engine.take() else { return self.session_over() };
         let fd = engine.raw_fd() as u32;
         let handshaking = engine.is_handshaking();
+        let was_established = self.established;
         drop(engine);
         self.zap = None;
         self.handshake_deadline = None;
@@ -478,6 +498,18 @@ impl Session {
             // IMMEDIATE: no queue without a connection; the socket sees the
             // peer go and gets fresh pipes on the next handshake.
             self.pipes = None;
+        }
+        let stop = self.config.reconnect_stop;
+        // A tcp connect that never completed was refused (or timed out).
+        if (!was_established && stop & RECONNECT_STOP_CONN_REFUSED != 0)
+            || (was_established && handshaking && stop & RECONNECT_STOP_HANDSHAKE_FAILED != 0)
+            || (was_established && !handshaking && stop & RECONNECT_STOP_AFTER_DISCONNECT != 0)
+        {
+            // RECONNECT_STOP: this session makes no more attempts; its
+            // queue stays for what the socket does with it (libzmq keeps the
+            // pipe until the socket is closed or disconnected).
+            self.reconnect_stopped = true;
+            return false;
         }
         self.schedule_reconnect(now);
         false
