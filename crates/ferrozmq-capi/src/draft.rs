@@ -170,9 +170,9 @@ pub extern "C" fn zmq_socket_monitor_pipes_stats(s: *mut c_void) -> c_int {
     api!(-1, ret(locked(s).and(Err(Error::ENOTSUP))))
 }
 
-/// `zmq_socket_monitor_versioned`: format 1 on a PAIR is
-/// `zmq_socket_monitor`; other formats and socket types are not
-/// implemented yet (EINVAL, as libzmq answers for what it does not know).
+/// `zmq_socket_monitor_versioned`: format 1 (two frames) or 2 (event,
+/// value count, values as `u64`, local and remote endpoint) on a PAIR; the
+/// PUB and PUSH monitor types of libzmq are not implemented (EINVAL).
 #[no_mangle]
 pub extern "C" fn zmq_socket_monitor_versioned(
     s: *mut c_void,
@@ -184,12 +184,12 @@ pub extern "C" fn zmq_socket_monitor_versioned(
     api!(-1, {
         ret((|| {
             let l = locked(s)?;
-            if event_version != 1 || (type_ != 0 && !addr.is_null()) || events > 0xFFFF {
+            if !(1..=2).contains(&event_version) || (type_ != 0 && !addr.is_null()) || events > 0xFFFF {
                 return Err(Error::EINVAL);
             }
             match ffi::str_arg(addr) {
                 None => l.socket().stop_monitor()?,
-                Some(ep) => l.socket().monitor(ep?, events as u32)?,
+                Some(ep) => l.socket().monitor_versioned(ep?, events as u32, event_version as u8)?,
             }
             Ok(0)
         })())

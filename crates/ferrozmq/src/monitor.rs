@@ -137,6 +137,9 @@ struct SinkState {
     writer: Option<PipeWriter>,
     mailbox: Arc<SocketMailbox>,
     endpoint: String,
+    /// The event format: 1 (libzmq's two frames) or 2 (the draft
+    /// `zmq_socket_monitor_versioned` format).
+    format: u8,
 }
 
 /// Where a socket's events go (shared with its sessions).
@@ -148,10 +151,21 @@ pub(crate) struct MonitorSink {
 impl MonitorSink {
     /// Starts sending `events` to the PAIR peers of an inproc endpoint whose
     /// binding mailbox is `mailbox`.
-    pub(crate) fn start(&self, endpoint: String, events: u32, mailbox: Arc<SocketMailbox>, peers: Vec<crate::mailbox::Peer>) {
+    ///
+    /// `format` 2 is the draft `zmq_socket_monitor_versioned` format: frames
+    /// `u64` event, `u64` value count, the values (`u64` each), the local
+    /// endpoint, the remote endpoint.
+    pub(crate) fn start(
+        &self,
+        endpoint: String,
+        events: u32,
+        format: u8,
+        mailbox: Arc<SocketMailbox>,
+        peers: Vec<crate::mailbox::Peer>,
+    ) {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let writer = peers.into_iter().next().map(|p| p.writer);
-        *st = Some(SinkState { events, writer, mailbox, endpoint });
+        *st = Some(SinkState { events, writer, mailbox, endpoint, format });
     }
 
     /// Stops monitoring (sends MONITOR_STOPPED first if selected); returns
@@ -187,6 +201,29 @@ impl MonitorSink {
         // Events are never allowed to block the emitter: drop when full,
         // as libzmq's non-blocking monitor send does.
         if !w.check_write() {
+            return;
+        }
+        if st.format == 2 {
+            // Bind-side events name the local endpoint, connection events
+            // the remote one (our events carry one endpoint each).
+            let local = matches!(
+                kind,
+                EventKind::Listening | EventKind::BindFailed | EventKind::Accepted | EventKind::AcceptFailed
+            );
+            let frames = [
+                (kind as u64).to_ne_bytes().to_vec(),
+                1u64.to_ne_bytes().to_vec(),
+                (value as u64).to_ne_bytes().to_vec(),
+                if local { endpoint.as_bytes().to_vec() } else { Vec::new() },
+                if local { Vec::new() } else { endpoint.as_bytes().to_vec() },
+            ];
+            let last = frames.len() - 1;
+            for (i, f) in frames.into_iter().enumerate() {
+                let mut m = Msg::from(f);
+                m.set_more(i < last);
+                w.write(m);
+            }
+            w.flush();
             return;
         }
         let mut head = Vec::with_capacity(6);

@@ -563,6 +563,10 @@ impl SocketCore {
     }
 
     fn monitor(&mut self, endpoint: Option<&str>, events: u32) -> Result<()> {
+        self.monitor_versioned(endpoint, events, 1)
+    }
+
+    fn monitor_versioned(&mut self, endpoint: Option<&str>, events: u32, format: u8) -> Result<()> {
         if events > 0xFFFF {
             return Err(Error::EINVAL);
         }
@@ -590,7 +594,7 @@ impl SocketCore {
             let mut reg = self.ctx.inproc.lock().unwrap_or_else(|p| p.into_inner());
             reg.bind(&name, side)?
         };
-        self.monitor.start(endpoint.to_string(), events, mailbox, peers);
+        self.monitor.start(endpoint.to_string(), events, format, mailbox, peers);
         Ok(())
     }
 
@@ -931,6 +935,18 @@ impl Socket {
     /// replaces the previous monitor; see [`Socket::stop_monitor`].
     pub fn monitor(&self, endpoint: &str, events: u32) -> Result<()> {
         self.core().monitor(Some(endpoint), events)
+    }
+
+    /// Like [`Socket::monitor`] in the format of libzmq's draft
+    /// `zmq_socket_monitor_versioned`: `format` 1 is the two-frame format,
+    /// 2 sends five frames per event (`u64` event, `u64` value count, the
+    /// `u64` value, the local endpoint, the remote endpoint). The monitor
+    /// socket is a PAIR in both.
+    pub fn monitor_versioned(&self, endpoint: &str, events: u32, format: u8) -> Result<()> {
+        if !(1..=2).contains(&format) {
+            return Err(Error::EINVAL);
+        }
+        self.core().monitor_versioned(Some(endpoint), events, format)
     }
 
     /// Stops monitoring (the monitor receives MONITOR_STOPPED).

@@ -468,3 +468,24 @@ fn topics_count_on_both_sides() {
 fn options_int(v: Vec<u8>) -> i32 {
     i32::from_ne_bytes(v.try_into().unwrap())
 }
+
+#[test]
+fn versioned_monitor_format_2() {
+    let ctx = Context::new();
+    let s = ctx.socket(SocketType::Pull).unwrap();
+    s.monitor_versioned("inproc://mon-v2", EVENT_ALL, 2).unwrap();
+    assert_eq!(s.monitor_versioned("inproc://mon-v3", EVENT_ALL, 3).unwrap_err(), Error::EINVAL);
+    let m = ctx.socket(SocketType::Pair).unwrap();
+    m.connect("inproc://mon-v2").unwrap();
+    s.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = s.last_endpoint().unwrap();
+    m.set_rcvtimeo(5000).unwrap();
+    let f = m.recv_multipart(0).unwrap();
+    assert_eq!(f.len(), 5);
+    let u64_of = |m: &ferrozmq::Msg| u64::from_ne_bytes(m.as_bytes().try_into().unwrap());
+    assert_eq!(u64_of(&f[0]), EventKind::Listening as u64);
+    assert_eq!(u64_of(&f[1]), 1, "one value");
+    assert!(u64_of(&f[2]) > 0, "the listener's fd");
+    assert_eq!(f[3].as_str(), Some(ep.as_str()), "local endpoint");
+    assert_eq!(f[4].as_bytes(), b"", "no remote endpoint for a bind");
+}
