@@ -489,3 +489,29 @@ fn versioned_monitor_format_2() {
     assert_eq!(f[3].as_str(), Some(ep.as_str()), "local endpoint");
     assert_eq!(f[4].as_bytes(), b"", "no remote endpoint for a bind");
 }
+
+#[test]
+fn xpub_manual_lets_the_application_apply_subscriptions() {
+    let ctx = Context::new();
+    let xpub = ctx.socket(SocketType::XPub).unwrap();
+    xpub.set_option_raw(ids::XPUB_MANUAL, &int(1)).unwrap();
+    xpub.bind("inproc://manual").unwrap();
+    let sub = ctx.socket(SocketType::Sub).unwrap();
+    sub.connect("inproc://manual").unwrap();
+    sub.set_subscribe(b"A").unwrap();
+    xpub.set_rcvtimeo(5000).unwrap();
+    assert_eq!(xpub.recv_msg(0).unwrap().as_bytes(), b"\x01A");
+    // Not applied yet: nothing reaches the subscriber.
+    xpub.send("A0", 0).unwrap();
+    sub.set_rcvtimeo(200).unwrap();
+    assert_eq!(sub.recv_msg(0).unwrap_err(), Error::EAGAIN);
+    // Applied by the application, for the peer it last heard from.
+    xpub.set_subscribe(b"A").unwrap();
+    xpub.send("A1", 0).unwrap();
+    sub.set_rcvtimeo(5000).unwrap();
+    assert_eq!(&*sub.recv_msg(0).unwrap(), b"A1");
+    xpub.set_unsubscribe(b"A").unwrap();
+    xpub.send("A2", 0).unwrap();
+    sub.set_rcvtimeo(200).unwrap();
+    assert_eq!(sub.recv_msg(0).unwrap_err(), Error::EAGAIN);
+}

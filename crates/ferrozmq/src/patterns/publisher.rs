@@ -28,7 +28,14 @@ pub(crate) struct Publisher {
     targets: Vec<PipeId>,
     more: bool,
     /// XPUB: messages for the application's recv.
-    pending: VecDeque<Msg>,
+    /// Messages for the application (XPUB), with the pipe they came from.
+    pending: VecDeque<(PipeId, Msg)>,
+    /// ZMQ_XPUB_MANUAL: subscriptions are not applied by themselves; the
+    /// application applies them with ZMQ_SUBSCRIBE/UNSUBSCRIBE on this
+    /// socket, for the peer whose subscription message it read last.
+    manual: bool,
+    /// The pipe of the last message the application received (XPUB_MANUAL).
+    last_pipe: Option<PipeId>,
     verbose: bool,
     verboser: bool,
     nodrop: bool,
@@ -48,6 +55,8 @@ impl Publisher {
             targets: Vec::new(),
             more: false,
             pending: VecDeque::new(),
+            manual: false,
+            last_pipe: None,
             verbose: false,
             verboser: false,
             nodrop: false,
@@ -68,7 +77,7 @@ impl Publisher {
                 let mut v = Vec::with_capacity(prefix.len() + 1);
                 v.push(0);
                 v.extend_from_slice(prefix);
-                pending.push_back(Msg::from(v));
+                pending.push_back((id, Msg::from(v)));
             }
         });
     }
@@ -82,27 +91,31 @@ impl Publisher {
                 // A multipart message is never a subscription.
                 upstream_more = msg.get_more();
                 if self.xpub {
-                    self.pending.push_back(msg);
+                    self.pending.push_back((id, msg));
                 }
                 continue;
             }
             let data = msg.as_bytes();
             match data.first() {
+                Some(0 | 1) if self.manual => {
+                    // The application decides (it sees every one).
+                    self.pending.push_back((id, msg));
+                }
                 Some(1) => {
                     let first = self.subscriptions.add(&data[1..], id);
                     if self.xpub && (first || self.verbose || self.verboser) {
-                        self.pending.push_back(msg);
+                        self.pending.push_back((id, msg));
                     }
                 }
                 Some(0) => {
                     let last = self.subscriptions.remove(&data[1..], id);
                     if self.xpub && (last || self.verboser) {
-                        self.pending.push_back(msg);
+                        self.pending.push_back((id, msg));
                     }
                 }
                 _ => {
                     if self.xpub {
-                        self.pending.push_back(msg);
+                        self.pending.push_back((id, msg));
                     }
                 }
             }
@@ -192,7 +205,9 @@ impl Pattern for Publisher {
             return Err(Error::ENOTSUP);
         }
         self.process_inbound();
-        self.pending.pop_front().ok_or(Error::EAGAIN)
+        let (id, msg) = self.pending.pop_front().ok_or(Error::EAGAIN)?;
+        self.last_pipe = Some(id);
+        Ok(msg)
     }
 
     fn has_in(&mut self) -> bool {
@@ -222,6 +237,18 @@ impl Pattern for Publisher {
             }),
             ids::XPUB_NODROP => bool_value(v).map(|b| self.nodrop = b),
             ids::INVERT_MATCHING => bool_value(v).map(|b| self.invert = b),
+            ids::XPUB_MANUAL if self.xpub => bool_value(v).map(|b| self.manual = b),
+            ids::SUBSCRIBE | ids::UNSUBSCRIBE if self.xpub && self.manual => {
+                // libzmq: applies to the peer of the last message received.
+                if let Some(p) = self.last_pipe.filter(|p| self.writers.contains_key(p)) {
+                    if id == ids::SUBSCRIBE {
+                        self.subscriptions.add(v, p);
+                    } else {
+                        self.subscriptions.remove(v, p);
+                    }
+                }
+                Ok(())
+            }
             ids::XPUB_WELCOME_MSG if self.xpub => {
                 self.welcome = if v.is_empty() { None } else { Some(Msg::from(v)) };
                 Ok(())
