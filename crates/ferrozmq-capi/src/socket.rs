@@ -3,13 +3,12 @@
 
 use crate::context::ctx_handle;
 use crate::ffi::{self, ZmqMsgT};
-use crate::handles::{bury, lock, SocketHandle, Tagged};
+use crate::handles::{bury, lock, SlotGuard, SocketHandle, SocketSlot, Tagged};
 use crate::{api, c_len, fail, fail_null, ret};
 use ferrozmq::options::ids;
 use ferrozmq::{Error, Msg, Result, Socket, SocketType};
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::atomic::AtomicU32;
-use std::sync::{Mutex, MutexGuard};
 
 /// The live socket handle behind a pointer (`ENOTSOCK` otherwise).
 pub(crate) fn socket_handle<'a>(p: *mut c_void) -> Result<&'a SocketHandle> {
@@ -17,7 +16,7 @@ pub(crate) fn socket_handle<'a>(p: *mut c_void) -> Result<&'a SocketHandle> {
 }
 
 /// A locked, open socket.
-pub(crate) struct Locked<'a>(MutexGuard<'a, Option<Socket>>);
+pub(crate) struct Locked<'a>(SlotGuard<'a>);
 
 impl Locked<'_> {
     pub(crate) fn socket(&self) -> &Socket {
@@ -28,7 +27,7 @@ impl Locked<'_> {
 /// Locks an open socket for one call (`ENOTSOCK` if it is not one).
 pub(crate) fn locked<'a>(p: *mut c_void) -> Result<Locked<'a>> {
     let h = socket_handle(p)?;
-    let g = lock(&h.socket);
+    let g = h.socket.lock();
     if g.is_none() {
         return Err(Error::ENOTSOCK);
     }
@@ -60,7 +59,7 @@ pub extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut c_void 
             if ipv6 {
                 s.set_ipv6(true)?;
             }
-            let h = SocketHandle { tag: AtomicU32::new(SocketHandle::TAG), socket: Mutex::new(Some(s)) };
+            let h = SocketHandle { tag: AtomicU32::new(SocketHandle::TAG), socket: SocketSlot::new(s) };
             Ok(ffi::into_handle(Box::new(h)))
         })();
         r.unwrap_or_else(fail_null)
@@ -77,7 +76,7 @@ pub extern "C" fn zmq_close(s: *mut c_void) -> c_int {
             Ok(h) => h,
             Err(e) => return fail(e),
         };
-        let taken = lock(&h.socket).take();
+        let taken = h.socket.lock().take();
         match taken {
             Some(sock) => {
                 bury(h);
