@@ -44,7 +44,8 @@ impl CtxState {
         let c = Context::builder()
             .io_threads(self.io_threads.max(0) as usize)
             .max_sockets(self.max_sockets.max(1) as usize)
-            .blocky(self.blocky)
+            // ZMQ_BLOCKY is applied per socket, when each is made (zmq_socket).
+            .blocky(true)
             .build()?;
         self.ctx = Some(c.clone());
         Ok(c)

@@ -114,7 +114,8 @@ pub extern "C" fn zmq_msg_more(msg: *const ZmqMsgT) -> c_int {
     api!(0, ffi::msg(msg as *mut ZmqMsgT).map(|m| m.get_more() as c_int).unwrap_or(0))
 }
 
-/// `zmq_msg_get`: `ZMQ_MORE`, `ZMQ_SRCFD` (-1: not tracked) or `ZMQ_SHARED`.
+/// `zmq_msg_get`: `ZMQ_MORE`, `ZMQ_SHARED`, or `ZMQ_SRCFD` (deprecated;
+/// EINVAL: the source fd is not tracked).
 #[no_mangle]
 pub extern "C" fn zmq_msg_get(msg: *const ZmqMsgT, property: c_int) -> c_int {
     api!(-1, {
@@ -122,8 +123,10 @@ pub extern "C" fn zmq_msg_get(msg: *const ZmqMsgT, property: c_int) -> c_int {
             let m = ffi::msg(msg as *mut ZmqMsgT)?;
             match property {
                 MORE => Ok(m.get_more() as c_int),
-                SRCFD => Ok(-1),
-                SHARED => Ok(m.is_shared() as c_int),
+                // libzmq reads the fd from a "__fd" property and fails with
+                // EINVAL when there is none; no message carries one here.
+                SRCFD => Err(Error::EINVAL),
+                SHARED => Ok(m.payload_is_shared() as c_int),
                 _ => Err(Error::EINVAL),
             }
         })())

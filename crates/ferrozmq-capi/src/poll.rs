@@ -46,6 +46,9 @@ pub(crate) fn poll_targets(targets: &[(*mut c_void, c_int, i16)], timeout_ms: i6
 pub extern "C" fn zmq_poll(items: *mut ZmqPollItem, nitems: c_int, timeout: c_long) -> c_int {
     api!(-1, {
         ret((|| {
+            if nitems < 0 {
+                return Err(Error::EINVAL);
+            }
             let items = ffi::poll_items(items, nitems)?;
             if items.is_empty() {
                 // libzmq sleeps for the timeout with nothing to poll.

@@ -47,17 +47,19 @@ pub extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut c_void 
     api!(std::ptr::null_mut(), {
         let r = (|| {
             let h = ctx_handle(context)?;
-            let st_ctx;
-            let ipv6;
-            {
+            let (st_ctx, ipv6, blocky) = {
                 let mut st = lock(&h.state);
-                st_ctx = st.started()?;
-                ipv6 = st.ipv6;
-            }
+                (st.started()?, st.ipv6, st.blocky)
+            };
             let t = SocketType::from_raw(type_).ok_or(Error::EINVAL)?;
             let s = st_ctx.socket(t)?;
             if ipv6 {
                 s.set_ipv6(true)?;
+            }
+            // libzmq reads ZMQ_BLOCKY when each socket is made: LINGER
+            // starts at -1 if set, 0 if not.
+            if !blocky {
+                s.set_linger(0)?;
             }
             let h = SocketHandle { tag: AtomicU32::new(SocketHandle::TAG), socket: SocketSlot::new(s) };
             Ok(ffi::into_handle(Box::new(h)))
@@ -137,11 +139,12 @@ pub extern "C" fn zmq_getsockopt(s: *mut c_void, option: c_int, optval: *mut c_v
                 if value.is_empty() {
                     value = vec![0; 32];
                 }
+                // libzmq: exactly 32 bytes (raw) or 41 (Z85 and a NUL).
                 if cap == 41 {
                     let text = ferrozmq::z85::encode(&value).map_err(|_| Error::EINVAL)?;
                     value = text.into_bytes();
                     value.push(0);
-                } else if cap < 32 {
+                } else if cap != 32 {
                     return Err(Error::EINVAL);
                 }
             } else if is_string_option(option) {
@@ -277,24 +280,27 @@ pub extern "C" fn zmq_recvmsg(s: *mut c_void, msg: *mut ZmqMsgT, flags: c_int) -
     zmq_msg_recv(msg, s, flags)
 }
 
-/// `zmq_sendiov`: sends `count` buffers as the frames of one message.
+/// `zmq_sendiov`: sends `count` buffers as frames, each with the caller's
+/// flags but the last, which goes without ZMQ_SNDMORE (libzmq's rule: pass
+/// ZMQ_SNDMORE to make them one multipart message); returns the size of the
+/// last frame.
 #[no_mangle]
 pub extern "C" fn zmq_sendiov(s: *mut c_void, iov: *mut libc::iovec, count: usize, flags: c_int) -> c_int {
     api!(-1, {
         ret((|| {
             let l = locked(s)?;
-            let parts = ffi::iovecs(iov, count)?;
-            if parts.is_empty() {
+            if iov.is_null() || count == 0 {
                 return Err(Error::EINVAL);
             }
+            let parts = ffi::iovecs(iov, count)?;
+            let mut last = 0;
             for (i, v) in parts.iter().enumerate() {
                 let data = ffi::bytes_arg(v.iov_base, v.iov_len)?;
-                // Every buffer but the last is a frame with MORE; the last
-                // goes with the caller's flags (libzmq's rule).
-                let f = if i + 1 < parts.len() { flags | ferrozmq::SNDMORE } else { flags };
+                let f = if i + 1 < parts.len() { flags } else { flags & !ferrozmq::SNDMORE };
                 l.socket().send(Msg::copy_from_slice(data), f)?;
+                last = data.len();
             }
-            Ok(c_len(parts.len()))
+            Ok(c_len(last))
         })())
     })
 }
@@ -307,11 +313,16 @@ pub extern "C" fn zmq_recviov(s: *mut c_void, iov: *mut libc::iovec, count: *mut
     api!(-1, {
         ret((|| {
             let l = locked(s)?;
-            let cap = ffi::read(count)?;
-            let out = ffi::iovecs(iov, cap)?;
-            if out.is_empty() {
+            if iov.is_null() || count.is_null() {
                 return Err(Error::EINVAL);
             }
+            let cap = ffi::read(count)?;
+            if cap == 0 {
+                return Err(Error::EINVAL);
+            }
+            // libzmq counts from zero, so a failed first receive leaves 0.
+            ffi::write(count, 0);
+            let out = ffi::iovecs(iov, cap)?;
             let mut n = 0;
             loop {
                 let m = l.socket().recv_msg(if n == 0 { flags } else { 0 })?;
@@ -366,6 +377,9 @@ fn lock_distinct<'a>(handles: &[*mut c_void]) -> Result<(Vec<Locked<'a>>, Vec<us
 }
 
 fn run_proxy(frontend: *mut c_void, backend: *mut c_void, capture: *mut c_void, control: *mut c_void) -> Result<c_int> {
+    if frontend.is_null() || backend.is_null() {
+        return Err(Error::EFAULT);
+    }
     let mut handles = vec![frontend, backend];
     if !capture.is_null() {
         handles.push(capture);

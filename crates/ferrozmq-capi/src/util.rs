@@ -27,6 +27,8 @@ pub extern "C" fn zmq_strerror(errnum: c_int) -> *const c_char {
             }
             Error::ETERM if errnum == Error::ETERM.to_raw() => Some(c"Context was terminated"),
             Error::EMTHREAD if errnum == Error::EMTHREAD.to_raw() => Some(c"No thread available"),
+            // libzmq's own text for this one, on every platform.
+            Error::EHOSTUNREACH if errnum == libc::EHOSTUNREACH => Some(c"Host unreachable"),
             _ => None,
         };
         match own {
@@ -48,19 +50,20 @@ pub extern "C" fn zmq_version(major: *mut c_int, minor: *mut c_int, patch: *mut 
     })
 }
 
-/// `zmq_has`: 1 for what this build has (ipc, curve), 0 otherwise (pgm,
-/// tipc, norm, gssapi, vmci, WS, WSS are not implemented yet).
+/// `zmq_has`: 1 for what this build has (ipc, curve, and "draft" when the
+/// DRAFT functions are exported), 0 otherwise (pgm, tipc, norm, gssapi,
+/// vmci, WS, WSS are not implemented yet).
 ///
-/// "draft" answers 0 even though the DRAFT functions are exported: programs
-/// and bindings (pyzmq's tests among them) take "draft" to mean that the
-/// draft socket types (CLIENT/SERVER, RADIO/DISH, ...) exist, and those are
-/// not built yet. It turns 1 with them (the thread-safe types' issue).
+/// With "draft" a program may also expect the draft socket types; until
+/// they exist (CLIENT/SERVER, RADIO/DISH, ...) `zmq_socket` refuses them
+/// with EINVAL (docs/capi.md).
 #[no_mangle]
 pub extern "C" fn zmq_has(capability: *const c_char) -> c_int {
     api!(0, {
         let Some(cap) = ffi::cstr_bytes(capability) else { return 0 };
         match cap {
             b"ipc" | b"curve" => 1,
+            b"draft" => cfg!(feature = "draft") as c_int,
             _ => 0,
         }
     })
@@ -88,6 +91,10 @@ pub extern "C" fn zmq_z85_decode(dest: *mut u8, string: *const c_char) -> *mut u
     api!(std::ptr::null_mut(), {
         let r = (|| {
             let text = ffi::str_arg(string).ok_or(Error::EINVAL)??;
+            // libzmq: at least one 5-character group.
+            if text.len() < 5 {
+                return Err(Error::EINVAL);
+            }
             let bytes = ferrozmq::z85::decode(text).map_err(|_| Error::EINVAL)?;
             ffi::bytes_out(dest as *mut c_void, bytes.len())?.copy_from_slice(&bytes);
             Ok(dest)

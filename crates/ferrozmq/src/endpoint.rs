@@ -59,6 +59,21 @@ impl Endpoint {
     }
 }
 
+/// libzmq's `check_protocol`: transports that exist only for some socket
+/// types answer ENOCOMPATPROTO for the others, before "not built"
+/// (EPROTONOSUPPORT). udp is for RADIO/DISH/DGRAM (none built here), pgm,
+/// epgm and norm for the PUB/SUB family.
+pub(crate) fn check_protocol(socket_type: ferrozmq_proto::SocketType, endpoint: &str) -> Result<()> {
+    use ferrozmq_proto::SocketType::*;
+    let scheme = endpoint.split_once("://").map(|(s, _)| s).unwrap_or("");
+    let pubsub = matches!(socket_type, Pub | Sub | XPub | XSub);
+    match scheme {
+        "udp" => Err(Error::ENOCOMPATPROTO),
+        "pgm" | "epgm" | "norm" if !pubsub => Err(Error::ENOCOMPATPROTO),
+        _ => Ok(()),
+    }
+}
+
 fn strip_brackets(host: &str) -> &str {
     host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
 }

@@ -62,7 +62,7 @@ errors! {
     /// Bad address.
     EFAULT = libc::EFAULT, "Bad address";
     /// ROUTER_MANDATORY: no peer with that routing id.
-    EHOSTUNREACH = libc::EHOSTUNREACH, "No route to host";
+    EHOSTUNREACH = libc::EHOSTUNREACH, "Host unreachable";
     /// Operation in progress.
     EINPROGRESS = libc::EINPROGRESS, "Operation now in progress";
     /// Interrupted by a signal.

@@ -294,6 +294,17 @@ impl Msg {
         !matches!(self.payload, Payload::Inline { .. })
     }
 
+    /// Whether the payload may be shared with another message
+    /// (`zmq_msg_get(ZMQ_SHARED)`): after a copy that shares it, or when it is
+    /// constant data (`zmq_send_const`, a static `Bytes`). A payload of its
+    /// own (inline, private or pooled) is not.
+    pub fn payload_is_shared(&self) -> bool {
+        match &self.payload {
+            Payload::Shared(b) => !b.is_unique(),
+            _ => false,
+        }
+    }
+
     /// Builds a frame around a `Bytes` without copying, whatever its size:
     /// `zmq_msg_init_data` and `zmq_send_const` hand over a caller's buffer,
     /// and the caller must get its own pointer back from `zmq_msg_data` and

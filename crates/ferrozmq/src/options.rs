@@ -251,6 +251,9 @@ pub(crate) struct Options {
     pub socks_password: String,
     /// ZMQ_RECONNECT_STOP (draft): when a connect socket stops retrying.
     pub reconnect_stop: i32,
+    /// ZMQ_INVERT_MATCHING on socket types it does nothing for (libzmq
+    /// stores it on every socket; PUB/XPUB/SUB/XSUB act on it themselves).
+    pub invert_matching: bool,
     /// ZMQ_HELLO_MSG (draft): a message sent to every peer as soon as its
     /// connection's handshake completes.
     pub hello_msg: Option<Bytes>,
@@ -364,6 +367,7 @@ impl Default for Options {
             app_metadata: ferrozmq_proto::Metadata::new(),
             zap_enforce_domain: false,
             hello_msg: None,
+            invert_matching: false,
             reconnect_stop: 0,
             socks_proxy: String::new(),
             socks_username: String::new(),
@@ -512,6 +516,7 @@ impl Options {
                 }
                 self.reconnect_stop = x;
             }
+            INVERT_MATCHING => self.invert_matching = bool_value(v)?,
             HELLO_MSG => self.hello_msg = (!v.is_empty()).then(|| Bytes::copy_from_slice(v)),
             USE_FD => {
                 // Binding over a descriptor the caller made is not
@@ -612,6 +617,7 @@ impl Options {
             LAST_ENDPOINT => Some(self.last_endpoint.as_bytes().to_vec()),
             ZAP_ENFORCE_DOMAIN => int(self.zap_enforce_domain as i32),
             RECONNECT_STOP => int(self.reconnect_stop),
+            INVERT_MATCHING => int(self.invert_matching as i32),
             SOCKS_PROXY => Some(self.socks_proxy.as_bytes().to_vec()),
             SOCKS_USERNAME => Some(self.socks_username.as_bytes().to_vec()),
             SOCKS_PASSWORD => Some(self.socks_password.as_bytes().to_vec()),

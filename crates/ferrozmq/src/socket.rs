@@ -381,6 +381,7 @@ impl SocketCore {
 
     fn bind(&mut self, endpoint: &str) -> Result<()> {
         self.check_term()?;
+        crate::endpoint::check_protocol(self.socket_type, endpoint)?;
         let ep = Endpoint::parse(endpoint)?;
         let (resolved, handle) = match ep {
             Endpoint::Inproc(name) => {
@@ -431,6 +432,7 @@ impl SocketCore {
 
     fn connect(&mut self, endpoint: &str) -> Result<()> {
         self.check_term()?;
+        crate::endpoint::check_protocol(self.socket_type, endpoint)?;
         let ep = Endpoint::parse(endpoint)?;
         let target = match ep {
             Endpoint::Inproc(name) => {
@@ -491,8 +493,11 @@ impl SocketCore {
     fn remove_endpoint(&mut self, endpoint: &str, bound: bool) -> Result<()> {
         self.check_term()?;
         Endpoint::parse(endpoint)?;
+        // A wildcard (`tcp://host:*`, `ipc://*`) names no endpoint: only
+        // the resolved form (LAST_ENDPOINT) unbinds, as in libzmq.
+        let wildcard = endpoint.ends_with(":*") || endpoint.ends_with(":0") || endpoint == "ipc://*";
         let pos = self.endpoints.iter().position(|e| {
-            (e.given == endpoint || e.resolved == endpoint)
+            ((e.given == endpoint && !wildcard) || e.resolved == endpoint)
                 && matches!(
                     (&e.handle, bound),
                     (EndpointHandle::Listener { .. } | EndpointHandle::InprocBound(_), true)

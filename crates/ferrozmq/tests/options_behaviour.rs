@@ -515,3 +515,26 @@ fn xpub_manual_lets_the_application_apply_subscriptions() {
     sub.set_rcvtimeo(200).unwrap();
     assert_eq!(sub.recv_msg(0).unwrap_err(), Error::EAGAIN);
 }
+
+#[test]
+fn term_returns_when_linger_expires_with_a_peer_that_refuses() {
+    // Found by the C ABI's random-order stress test: a closed socket whose
+    // queue could not be delivered (nothing listens on the ipc path, so each
+    // attempt fails at once) kept reconnecting past its LINGER, so term()
+    // never returned.
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_option_raw(ids::RECONNECT_IVL, &int(5)).unwrap();
+    push.set_linger(50).unwrap();
+    push.connect(&format!("ipc:///tmp/ferrozmq-nobody-{}", std::process::id())).unwrap();
+    for i in 0..10 {
+        push.send(format!("undeliverable {i}"), 0).unwrap();
+    }
+    drop(push);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        ctx.term().unwrap();
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(Duration::from_secs(10)).expect("term returns once LINGER (50 ms) has expired");
+}

@@ -419,9 +419,15 @@ impl Session {
     /// due). A closed socket's session keeps trying while it still has
     /// messages to deliver (LINGER), as libzmq does.
     pub(crate) fn wants_connect(&mut self) -> bool {
+        // A closed socket's session connects again only to deliver what is
+        // queued, and only until its LINGER runs out: past that, `run`
+        // ends it (a reconnect timer must not keep it retrying forever,
+        // which kept `zmq_ctx_term` waiting).
+        let linger_over = matches!(self.linger_deadline, Some(Some(d)) if Instant::now() >= d);
         matches!(self.role, Role::Connect { .. })
             && !self.reconnect_stopped
             && self.engine.is_none()
+            && !linger_over
             && (self.linger_deadline.is_none() || !self.queue_is_empty())
     }
 
