@@ -173,7 +173,13 @@ impl MonitorSink {
     pub(crate) fn stop(&self) -> Option<String> {
         self.emit(EventKind::MonitorStopped, 0, "");
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.take().map(|s| s.endpoint)
+        st.take().map(|s| {
+            // Commands still queued for the monitor's end (a PAIR that
+            // attached after the last event) hold pipes whose wake-ups point
+            // back at this mailbox: clear them, or the cycle leaks.
+            s.mailbox.clear();
+            s.endpoint
+        })
     }
 
     /// Emits an event if it is selected and someone listens.
