@@ -276,7 +276,11 @@ fn setup_errors_are_one_line_with_exit_1() {
         (&["send", "push", "--connect", "nonsense"], "fzmq: cannot connect nonsense: invalid argument\n"),
         (
             &["send", "push", "--connect", "udp://127.0.0.1:5"],
-            "fzmq: cannot connect udp://127.0.0.1:5: protocol not supported\n",
+            "fzmq: cannot connect udp://127.0.0.1:5: the protocol is not compatible with the socket type\n",
+        ),
+        (
+            &["send", "push", "--connect", "ws://127.0.0.1:5"],
+            "fzmq: cannot connect ws://127.0.0.1:5: protocol not supported\n",
         ),
         (&["recv", "pull", "--bind", "tcp://127.0.0.1:0", "-o", "foo=1"], "fzmq: unknown socket option 'foo'\n"),
         (
