@@ -73,6 +73,27 @@ static void test_exports (void)
         TU_FAIL ("zmq_has (\"draft\") is 1 but zmq_poller_new is missing");
 }
 
+/* The library this process really loaded is the one run.sh meant. */
+static void test_loaded_library (void)
+{
+    Dl_info info;
+    memset (&info, 0, sizeof info);
+    CHECK (dladdr ((void *) zmq_version, &info) != 0 && info.dli_fname);
+    if (!info.dli_fname)
+        return;
+    char *loaded = realpath (info.dli_fname, NULL);
+    printf ("loaded %s\n", loaded ? loaded : info.dli_fname);
+    const char *expected = getenv ("ZMQTEST_EXPECT_LIB");
+    if (expected && *expected) {
+        char *want = realpath (expected, NULL);
+        if (!loaded || !want || strcmp (loaded, want) != 0)
+            TU_FAIL ("zmq_version comes from %s, expected %s",
+                     loaded ? loaded : info.dli_fname, expected);
+        free (want);
+    }
+    free (loaded);
+}
+
 static void test_errno_is_the_c_variable (void)
 {
     void *ctx = zmq_ctx_new ();
@@ -404,6 +425,7 @@ static void test_threads (void)
 int main (int argc, char **argv)
 {
     static const tu_case cases[] = {
+      {"loaded_library", test_loaded_library, 0},
       {"version", test_version, 0},
       {"exports", test_exports, 0},
       {"errno_is_the_c_variable", test_errno_is_the_c_variable, 0},

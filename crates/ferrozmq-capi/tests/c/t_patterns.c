@@ -292,6 +292,34 @@ static void test_large_messages (void)
     CHECK_OK (zmq_ctx_term (ctx));
 }
 
+/* FERROZMQ-ONLY: a STREAM socket on inproc, fed ZMTP-style multipart
+ * messages by a DEALER. libzmq 4.3.4 asserts here (stream.cpp:201); any
+ * answer other than a crash will do: an error on bind/connect/send, or
+ * delivery. */
+static void test_stream_inproc (void)
+{
+    void *ctx = CHECK_PTR (zmq_ctx_new ());
+    void *stream = CHECK_PTR (zmq_socket (ctx, ZMQ_STREAM));
+    void *dealer = CHECK_PTR (zmq_socket (ctx, ZMQ_DEALER));
+    if (zmq_bind (stream, "inproc://stream-inproc") == 0
+        && zmq_connect (dealer, "inproc://stream-inproc") == 0) {
+        for (int i = 0; i < 10; i++) {
+            zmq_send (dealer, "part", 4, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send (dealer, "last", 4, ZMQ_DONTWAIT);
+        }
+        char buf[64];
+        int64_t end = tu_deadline (300);
+        while (tu_now_ms () < end)
+            if (zmq_recv (stream, buf, sizeof buf, ZMQ_DONTWAIT) < 0)
+                poll (NULL, 0, 5);
+        zmq_send (stream, "x", 1, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        zmq_send (stream, "y", 1, ZMQ_DONTWAIT);
+    }
+    tu_close (dealer);
+    tu_close (stream);
+    CHECK_OK (zmq_ctx_term (ctx));
+}
+
 int main (int argc, char **argv)
 {
     static const tu_case cases[] = {
@@ -304,6 +332,7 @@ int main (int argc, char **argv)
       {"xpub_xsub_messages", test_xpub_xsub_messages, 0},
       {"multipart_dealer_router", test_multipart_dealer_router, 0},
       {"large_messages", test_large_messages, 0},
+      {"stream_inproc", test_stream_inproc, TU_FERROZMQ_ONLY},
       {NULL, NULL, 0}};
     return tu_main (argc, argv, cases);
 }

@@ -30,6 +30,16 @@ static void test_all_types (void)
     s = CHECK_PTR (zmq_socket (ctx, ZMQ_XREP));
     CHECK_EQ (ZMQ_ROUTER, tu_get_int (s, ZMQ_TYPE));
     tu_close (s);
+#if defined ZMQ_UPSTREAM && defined ZMQ_DOWNSTREAM
+    s = CHECK_PTR (zmq_socket (ctx, ZMQ_UPSTREAM));
+    CHECK_EQ (ZMQ_PULL, tu_get_int (s, ZMQ_TYPE));
+    tu_close (s);
+    s = CHECK_PTR (zmq_socket (ctx, ZMQ_DOWNSTREAM));
+    CHECK_EQ (ZMQ_PUSH, tu_get_int (s, ZMQ_TYPE));
+    tu_close (s);
+#else
+    TU_FAIL ("zmq.h lacks ZMQ_UPSTREAM/ZMQ_DOWNSTREAM");
+#endif
     CHECK_OK (zmq_ctx_term (ctx));
 }
 
