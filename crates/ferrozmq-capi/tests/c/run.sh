@@ -312,7 +312,7 @@ EOF
         unlock
         out=""
         if [ $dyn_rc -eq 0 ] \
-           && env LD_LIBRARY_PATH="$prefix/lib" ldd "$build/probe_dyn" | grep -q "$prefix/lib/libzmq.so.5" \
+           && env LD_LIBRARY_PATH="$prefix/lib" ldd "$build/probe_dyn" | grep "$prefix/lib/libzmq.so.5" >/dev/null \
            && out=$(env LD_LIBRARY_PATH="$prefix/lib" timeout 30 "$build/probe_dyn" 2>&1); then
             echo "PASS: install: pkg-config build, dynamic ($out)"
             pass
@@ -320,7 +320,9 @@ EOF
             fail "program linked with pkg-config against $prefix (dynamic): $out"
             sed 's/^/    /' "$build/logs/probe_dyn.log" | head -20
         fi
-        if [ $static_rc -eq 0 ] && ! ldd "$build/probe_static" 2>/dev/null | grep -q libzmq \
+        # grep reads all of ldd's output: with pipefail, `grep -q` quitting
+        # early can fail the pipeline through ldd's SIGPIPE.
+        if [ $static_rc -eq 0 ] && ! ldd "$build/probe_static" 2>/dev/null | grep libzmq >/dev/null \
            && out=$(timeout 30 "$build/probe_static" 2>&1); then
             echo "PASS: install: static link with libzmq.a + Libs.private ($out)"
             pass
