@@ -12,8 +12,9 @@
 //! Nothing panics across the boundary: every function body runs under
 //! `catch_unwind`, and a caught panic (a bug of ours) becomes an error.
 //!
-//! Layout: `ffi` holds every raw-pointer access (the only `unsafe` code);
-//! `handles` the objects behind `void *` handles and their tags; one module
+//! Layout: `ffi` holds every raw-pointer access; `handles` the objects
+//! behind `void *` handles, their tags and the socket lock (these two are
+//! the only modules with `unsafe` code); one module
 //! per area of the API (`context`, `socket`, `message`, `poll`, `timers`,
 //! `util`, and `draft` for the DRAFT functions).
 
