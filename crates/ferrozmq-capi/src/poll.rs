@@ -60,7 +60,7 @@ pub extern "C" fn zmq_poll(items: *mut ZmqPollItem, nitems: c_int, timeout: c_lo
                 return Ok(0);
             }
             let targets: Vec<_> = items.iter().map(|i| (i.socket, i.fd, i.events)).collect();
-            let (n, revents) = poll_targets(&targets, timeout as i64)?;
+            let (n, revents) = poll_targets(&targets, i64::from(timeout))?;
             for (item, r) in items.iter_mut().zip(revents) {
                 item.revents = r;
             }
