@@ -60,6 +60,8 @@ pub extern "C" fn zmq_poll(items: *mut ZmqPollItem, nitems: c_int, timeout: c_lo
                 return Ok(0);
             }
             let targets: Vec<_> = items.iter().map(|i| (i.socket, i.fd, i.events)).collect();
+            // c_long is i64 here but i32 on some targets.
+            #[allow(clippy::useless_conversion)]
             let (n, revents) = poll_targets(&targets, i64::from(timeout))?;
             for (item, r) in items.iter_mut().zip(revents) {
                 item.revents = r;
