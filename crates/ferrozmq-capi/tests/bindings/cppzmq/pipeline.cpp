@@ -23,6 +23,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <cstdlib>
 #include <vector>
 
 //  The 2010 names. libzmq 2.x's zmq.h defined them (ZMQ_UPSTREAM = PULL,
@@ -116,6 +117,11 @@ int main(int argc, char **argv)
     fz::info(std::string("zmq.h ") + (header_has_2010_names ? "defines" : "does not define") +
              " ZMQ_UPSTREAM/ZMQ_DOWNSTREAM (values " + std::to_string(ZMQ_UPSTREAM) + "/" +
              std::to_string(ZMQ_DOWNSTREAM) + ")");
+    // ferrozmq's zmq.h keeps the 2010 names (libzmq 4's dropped them).
+    const char *build = std::getenv("FZ_BUILD");
+    if (build && std::string(build) == "ours")
+        fz::check(header_has_2010_names && ZMQ_UPSTREAM == ZMQ_PULL && ZMQ_DOWNSTREAM == ZMQ_PUSH,
+                  "our-zmq.h-defines-UPSTREAM-DOWNSTREAM", "ferrozmq's zmq.h must define them as PULL/PUSH");
 
     int io_threads = transport == "inproc" ? 0 : 1;
     zmq::context_t ctx(io_threads);
